@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import TributaryConnectors
+
+/// A field that failed validation, named as the client wrote it (`alert_emails[1]`).
+struct FieldError: Sendable, Codable, Equatable {
+    var field: String
+    var message: String
+}
+
+/// Every failure the API answers with, as an RFC 9457 problem.
+struct APIError: Error, Sendable {
+    var status: HTTPResponse.Status
+    var slug: String
+    var title: String
+    var detail: String
+    var errors: [FieldError] = []
+    /// Extra members of the problem object (a conflicting run's id, say).
+    var extensions: [String: JSONValue] = [:]
+
+    static func badRequest(_ detail: String, errors: [FieldError] = []) -> APIError {
+        APIError(status: .badRequest, slug: "bad-request", title: "Bad request", detail: detail, errors: errors)
+    }
+    static func unauthorized(_ detail: String) -> APIError {
+        APIError(status: .unauthorized, slug: "unauthorized", title: "Unauthorized", detail: detail)
+    }
+    static func forbidden(_ detail: String) -> APIError {
+        APIError(status: .forbidden, slug: "forbidden", title: "Forbidden", detail: detail)
+    }
+    static func notFound(_ detail: String) -> APIError {
+        APIError(status: .notFound, slug: "not-found", title: "Not found", detail: detail)
+    }
+    static func conflict(_ detail: String, extensions: [String: JSONValue] = [:]) -> APIError {
+        APIError(status: .conflict, slug: "conflict", title: "Conflict", detail: detail, extensions: extensions)
+    }
+    static func validation(_ errors: [FieldError]) -> APIError {
+        APIError(
+            status: .unprocessableContent, slug: "validation-failed", title: "Validation failed",
+            detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
+    }
+    static let payloadTooLarge = APIError(
+        status: .contentTooLarge, slug: "payload-too-large", title: "Payload too large",
+        detail: "the request body is larger than 1 MiB")
+    static let unsupportedMediaType = APIError(
+        status: .unsupportedMediaType, slug: "unsupported-media-type", title: "Unsupported media type",
+        detail: "send the body as application/json")
+    static func notReady(_ detail: String) -> APIError {
+        APIError(status: .serviceUnavailable, slug: "not-ready", title: "Not ready", detail: detail)
+    }
+    static let internalError = APIError(
+        status: .internalServerError, slug: "internal", title: "Internal server error",
+        detail: "something went wrong on our side; the request id identifies it in our logs")
+}

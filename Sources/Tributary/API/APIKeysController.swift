@@ -1,0 +1,68 @@
+import Foundation
+import Hummingbird
+
+/// `/v1/tenants/{tenant_id}/api-keys`: keys that act inside one tenant.
+struct APIKeysController {
+    let store: Store
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.post(use: create)
+        routes.get(use: list)
+        routes.delete(":key_id", use: revoke)
+        return routes
+    }
+
+    struct CreateBody: Decodable {
+        var name: String
+    }
+
+    /// The one answer that carries the key itself.
+    struct Created: Encodable, Sendable {
+        var key: APIKey
+        var secret: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, key, prefix
+            case createdAt = "created_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id: key.id, forKey: .id)
+            try container.encode(key.name, forKey: .name)
+            try container.encode(secret, forKey: .key)
+            try container.encode(key.prefix, forKey: .prefix)
+            try container.encode(key.createdAt, forKey: .createdAt)
+        }
+    }
+
+    @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Created> {
+        let tenantID = try await context.existingTenantID(in: store)
+        let body = try await request.decodeJSON(as: CreateBody.self, context: context)
+        var validator = Validator()
+        let name = validator.name(body.name, field: "name")
+        try validator.check()
+        let secret = APIKeySecret.generate()
+        let key = try await store.createAPIKey(
+            tenantID: tenantID, name: name ?? "", prefix: secret.prefix, keyHash: secret.hash, actor: context.caller.actor)
+        return JSONResponse(
+            Created(key: key, secret: secret.value), status: .created,
+            headers: [.location: "/v1/tenants/\(tenantID.lowercased)/api-keys/\(key.id.lowercased)"])
+    }
+
+    @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<ListBody<APIKey>> {
+        let tenantID = try await context.existingTenantID(in: store)
+        let query = try ListQuery(request)
+        return JSONResponse(ListBody(try await store.apiKeys(tenantID: tenantID, after: try query.timeKeyset(), limit: query.limit)))
+    }
+
+    @Sendable func revoke(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenantID = try context.tenantID()
+        let keyID = try context.uuidParameter("key_id", "API key")
+        guard try await store.revokeAPIKey(tenantID: tenantID, keyID: keyID, actor: context.caller.actor) else {
+            throw APIError.notFound("no such API key")
+        }
+        return Response(status: .noContent)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+
+/// `/v1/tenants/{tenant_id}/activity`: the tenant's log, newest first.
+struct ActivityController {
+    let store: Store
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.get(use: list)
+        return routes
+    }
+
+    @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<ListBody<ActivityEntry>> {
+        let tenantID = try await context.existingTenantID(in: store)
+        let query = try ListQuery(request)
+        let filter = try Self.filter(request)
+        let page = try await store.activity(tenantID: tenantID, filter: filter, before: try query.sequence(), limit: query.limit)
+        return JSONResponse(ListBody(page))
+    }
+
+    static func filter(_ request: Request) throws(APIError) -> ActivityFilter {
+        let query = request.uri.queryParameters
+        var errors: [FieldError] = []
+        var filter = ActivityFilter()
+        if let action = query["action"].map(String.init), !action.isEmpty {
+            filter.action = action
+        }
+        if let text = query["integration_id"].map(String.init) {
+            if let id = UUID(uuidString: text) {
+                filter.integrationID = id
+            } else {
+                errors.append(FieldError(field: "integration_id", message: "must be a UUID"))
+            }
+        }
+        let bounds: [(String, WritableKeyPath<ActivityFilter, Date?>)] = [("since", \.since), ("until", \.until)]
+        for (name, keyPath) in bounds {
+            guard let text = query[name[...]].map(String.init) else { continue }
+            if let date = Timestamp.parse(text) {
+                filter[keyPath: keyPath] = date
+            } else {
+                errors.append(FieldError(field: name, message: "must be an RFC 3339 timestamp"))
+            }
+        }
+        guard errors.isEmpty else {
+            throw APIError.badRequest(errors.map { "\($0.field) \($0.message)" }.joined(separator: "; "), errors: errors)
+        }
+        return filter
+    }
+}
+
+/// RFC 3339 timestamps as clients write them: with or without fractional seconds, any offset.
+enum Timestamp {
+    static func parse(_ text: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        if let date = plain.date(from: text) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: text)
+    }
+}

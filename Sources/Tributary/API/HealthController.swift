@@ -1,0 +1,45 @@
+import Hummingbird
+import Logging
+import Prometheus
+
+/// `/healthz`, `/readyz` and `/metrics`: for load balancers and Prometheus, without auth.
+struct HealthController {
+    let migrator: Migrator
+    let registry: PrometheusCollectorRegistry
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("healthz", use: healthz)
+        routes.get("readyz", use: readyz)
+        routes.get("metrics", use: metrics)
+        return routes
+    }
+
+    struct Status: Encodable, Sendable {
+        var status: String
+    }
+
+    @Sendable func healthz(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Status> {
+        JSONResponse(Status(status: "ok"))
+    }
+
+    @Sendable func readyz(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Status> {
+        let pending: [Int]
+        do {
+            pending = try await migrator.pendingVersions()
+        } catch {
+            context.logger.warning("readiness check: database unreachable", metadata: ["error": "\(String(reflecting: error))"])
+            throw APIError.notReady("the database does not answer")
+        }
+        guard pending.isEmpty else {
+            throw APIError.notReady("migrations not applied yet: \(pending.map(String.init).joined(separator: ", "))")
+        }
+        return JSONResponse(Status(status: "ready"))
+    }
+
+    @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Hummingbird
+
+extension JSONEncoder {
+    /// How every answer is written: RFC 3339 UTC timestamps, keys as the types name them.
+    static var api: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    static var api: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
+
+/// An answer with a JSON body.
+struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
+    var status: HTTPResponse.Status = .ok
+    var headers: HTTPFields = [:]
+    var value: Value
+
+    init(_ value: Value, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) {
+        self.value = value
+        self.status = status
+        self.headers = headers
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        let data = try JSONEncoder.api.encode(value)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension Request {
+    /// Reads the body as `T`: 415 unless it is JSON, 413 past the context's limit, 400 when it
+    /// is not JSON at all, 422 naming the field when JSON of the wrong shape.
+    func decodeJSON<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> T {
+        let contentType = headers[.contentType]?.lowercased() ?? ""
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
+            throw APIError.unsupportedMediaType
+        }
+        if let length = headers[.contentLength].flatMap(Int.init), length > context.maxUploadSize {
+            throw APIError.payloadTooLarge
+        }
+        var request = self
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        guard buffer.readableBytes > 0 else {
+            throw APIError.badRequest("the request body is empty; send a JSON object")
+        }
+        do {
+            return try JSONDecoder.api.decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError.from(error)
+        }
+    }
+}
+
+extension APIError {
+    /// Turns a decoding failure into 400 (not JSON) or 422 (JSON, wrong shape) naming the field.
+    static func from(_ error: DecodingError) -> APIError {
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return .badRequest("the request body is not valid JSON")
+        case .typeMismatch(_, let context) where context.codingPath.isEmpty:
+            return .badRequest("the request body must be a JSON object")
+        case .dataCorrupted(let context):
+            return .validation([FieldError(field: fieldName(context.codingPath), message: "has an invalid value")])
+        case .typeMismatch(let expected, let context):
+            return .validation([FieldError(field: fieldName(context.codingPath), message: "must be \(describe(expected))")])
+        case .valueNotFound(let expected, let context):
+            return .validation([FieldError(field: fieldName(context.codingPath), message: "must be \(describe(expected)), not null")])
+        case .keyNotFound(let key, let context):
+            return .validation([FieldError(field: fieldName(context.codingPath + [key]), message: "is required")])
+        @unknown default:
+            return .badRequest("the request body could not be read")
+        }
+    }
+
+    /// `alert_emails[1]`, `config.base_url`.
+    static func fieldName(_ path: [any CodingKey]) -> String {
+        var name = ""
+        for key in path {
+            if let index = key.intValue {
+                name += "[\(index)]"
+            } else {
+                name += name.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return name
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int64.Type: "an integer"
+        case is Double.Type: "a number"
+        case is Bool.Type: "a boolean"
+        case is [Any].Type, is [String].Type: "an array"
+        default:
+            String(describing: type).hasPrefix("Array") ? "an array" : "an object"
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import Logging
+import TributaryConnectors
+
+/// The one place where errors of every area become problem+json answers.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let problem = Self.problem(for: error, logger: context.logger)
+            return problem.response(requestID: context.logger[metadataKey: "request_id"]?.description)
+        }
+    }
+
+    static func problem(for error: any Error, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as HTTPError:
+            return from(httpError: error)
+        case let error as StoreError:
+            switch error {
+            case .conflict(let constraint):
+                return .conflict("the change conflicts with an existing resource (\(constraint ?? "unique constraint"))")
+            case .missingReference:
+                return .notFound("a resource the request refers to does not exist")
+            case .unavailable(let reason):
+                logger.error("database unavailable", metadata: ["error": "\(reason)"])
+                return APIError(
+                    status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable",
+                    detail: "the database cannot be reached; try again shortly")
+            case .failed(let reason):
+                logger.error("database error", metadata: ["error": "\(reason)"])
+                return .internalError
+            }
+        default:
+            logger.error("unhandled error", metadata: ["error_type": "\(type(of: error))"])
+            return .internalError
+        }
+    }
+
+    private static func from(httpError: HTTPError) -> APIError {
+        switch httpError.status {
+        case .notFound: return .notFound("no such resource")
+        case .contentTooLarge: return .payloadTooLarge
+        case .methodNotAllowed:
+            return APIError(
+                status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed",
+                detail: "this resource does not answer that method")
+        default:
+            return APIError(
+                status: httpError.status, slug: "http-\(httpError.status.code)",
+                title: httpError.status.reasonPhrase, detail: httpError.body ?? httpError.status.reasonPhrase)
+        }
+    }
+}
+
+extension APIError {
+    struct Body: Encodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String
+        var requestID: String?
+        var errors: [FieldError]?
+        var extensions: [String: JSONValue]
+
+        enum CodingKeys: String, CodingKey {
+            case type, title, status, detail, errors
+            case requestID = "request_id"
+        }
+
+        struct ExtensionKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
+            try container.encode(title, forKey: .title)
+            try container.encode(status, forKey: .status)
+            try container.encode(detail, forKey: .detail)
+            try container.encodeIfPresent(requestID, forKey: .requestID)
+            try container.encodeIfPresent(errors, forKey: .errors)
+            var extra = encoder.container(keyedBy: ExtensionKey.self)
+            for (key, value) in extensions.sorted(by: { $0.key < $1.key }) {
+                try extra.encode(value, forKey: ExtensionKey(stringValue: key))
+            }
+        }
+    }
+
+    static let typeBase = "https://tributary.dev/problems/"
+
+    func response(requestID: String?) -> Response {
+        let body = Body(
+            type: Self.typeBase + slug, title: title, status: Int(status.code), detail: detail,
+            requestID: requestID, errors: errors.isEmpty ? nil : errors, extensions: extensions)
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if status == .unauthorized {
+            headers[.wwwAuthenticate] = "Bearer"
+        }
+        let data = (try? JSONEncoder.api.encode(body)) ?? Data("{}".utf8)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,21 @@
+import Hummingbird
+import TributaryConnectors
+
+/// `/v1/providers`: the connector catalog.
+struct ProvidersController {
+    let catalog: ProviderCatalog
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.get(use: list)
+        return routes
+    }
+
+    struct Body: Encodable, Sendable {
+        var data: [ProviderDescriptor]
+    }
+
+    @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Body> {
+        JSONResponse(Body(data: catalog.providers))
+    }
+}

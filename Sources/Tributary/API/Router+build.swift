@@ -1,0 +1,28 @@
+import Hummingbird
+import Prometheus
+import TributaryConnectors
+
+/// Everything the routes need, built once by the application builder.
+struct RouterDependencies: Sendable {
+    var store: Store
+    var migrator: Migrator
+    var registry: PrometheusCollectorRegistry
+    var catalog: ProviderCatalog
+    var adminToken: String
+}
+
+func buildRouter(_ dependencies: RouterDependencies) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ObservabilityMiddleware(metrics: HTTPMetrics(registry: dependencies.registry)))
+    router.add(middleware: ProblemMiddleware())
+    router.addRoutes(HealthController(migrator: dependencies.migrator, registry: dependencies.registry).endpoints)
+
+    let v1 = router.group("v1")
+        .add(middleware: AuthMiddleware(store: dependencies.store, adminToken: dependencies.adminToken))
+        .group(context: AuthenticatedContext.self)
+    v1.addRoutes(TenantsController(store: dependencies.store).endpoints, atPath: "tenants")
+    v1.addRoutes(APIKeysController(store: dependencies.store).endpoints, atPath: "tenants/:tenant_id/api-keys")
+    v1.addRoutes(ActivityController(store: dependencies.store).endpoints, atPath: "tenants/:tenant_id/activity")
+    v1.addRoutes(ProvidersController(catalog: dependencies.catalog).endpoints, atPath: "providers")
+    return router
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// Collects every field error of a request body, so the client learns them all at once.
+struct Validator {
+    private(set) var errors: [FieldError] = []
+
+    mutating func fail(_ field: String, _ message: String) {
+        errors.append(FieldError(field: field, message: message))
+    }
+
+    /// A trimmed name of 1 to `maxLength` characters.
+    mutating func name(_ value: String?, field: String, maxLength: Int = 200) -> String? {
+        guard let value else { return nil }
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty {
+            fail(field, "must not be blank")
+            return nil
+        }
+        if trimmed.count > maxLength {
+            fail(field, "must be at most \(maxLength) characters")
+            return nil
+        }
+        return trimmed
+    }
+
+    /// Addresses that look deliverable, duplicates removed, at most `maxCount`.
+    mutating func emails(_ values: [String]?, field: String, maxCount: Int = 20) -> [String]? {
+        guard let values else { return nil }
+        var result: [String] = []
+        var failed = false
+        for (index, raw) in values.enumerated() {
+            let email = raw.trimmingCharacters(in: .whitespaces)
+            if Self.isEmail(email) {
+                if !result.contains(where: { $0.caseInsensitiveCompare(email) == .orderedSame }) { result.append(email) }
+            } else {
+                fail("\(field)[\(index)]", "is not a valid email address")
+                failed = true
+            }
+        }
+        if result.count > maxCount {
+            fail(field, "must hold at most \(maxCount) addresses")
+            failed = true
+        }
+        return failed ? nil : result
+    }
+
+    func check() throws(APIError) {
+        if !errors.isEmpty { throw APIError.validation(errors) }
+    }
+
+    /// local@domain.tld, no spaces or control characters, at most 254 characters.
+    static func isEmail(_ value: String) -> Bool {
+        guard value.count <= 254, value.allSatisfy({ !$0.isWhitespace && !$0.isNewline && $0 != "<" && $0 != ">" && $0 != "," })
+        else { return false }
+        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
+        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty && $0.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") }
+    }
+}

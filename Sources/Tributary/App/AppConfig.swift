@@ -1,0 +1,78 @@
+import Configuration
+import Foundation
+import Logging
+
+/// Everything the process reads from its environment, checked once at start.
+public struct AppConfig: Sendable {
+    public var database: DatabaseURL
+    public var adminToken: String
+    public var encryptionKeys: String?
+    public var publicURL: String
+    public var port: Int
+    public var host: String
+    public var smtpURL: String?
+    public var smtpFrom: String
+    public var logLevel: Logger.Level
+    public var migrationsDirectory: String?
+
+    /// Reads the configuration; throws a `ConfigError` naming each missing or malformed setting.
+    public init(reader: ConfigReader, requireAdminToken: Bool = true) throws(ConfigError) {
+        var problems: [String] = []
+
+        let databaseURL = reader.string(forKey: "database.url", isSecret: true)
+        var database: DatabaseURL?
+        if let databaseURL {
+            do {
+                database = try DatabaseURL(parsing: databaseURL)
+            } catch {
+                problems.append("DATABASE_URL: \(error.reason)")
+            }
+        } else {
+            problems.append("DATABASE_URL is required (postgres://user:password@host:5432/database)")
+        }
+
+        let adminToken = reader.string(forKey: "tributary.admin.token", isSecret: true) ?? ""
+        if requireAdminToken && adminToken.count < 16 {
+            problems.append("TRIBUTARY_ADMIN_TOKEN is required and must be at least 16 characters")
+        }
+
+        let port = reader.int(forKey: "port") ?? 8080
+        if reader.string(forKey: "port") != nil && reader.int(forKey: "port") == nil || !(1...65535).contains(port) {
+            problems.append("PORT must be a number from 1 to 65535")
+        }
+
+        let levelText = reader.string(forKey: "log.level") ?? "info"
+        let logLevel = Logger.Level(rawValue: levelText.lowercased())
+        if logLevel == nil {
+            problems.append("LOG_LEVEL must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+
+        let publicURL = reader.string(forKey: "tributary.public.url") ?? "http://127.0.0.1:\(port)"
+        if URL(string: publicURL)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            problems.append("TRIBUTARY_PUBLIC_URL must be an http or https URL")
+        }
+
+        guard problems.isEmpty, let database, let logLevel else {
+            throw ConfigError(problems: problems)
+        }
+        self.database = database
+        self.adminToken = adminToken
+        self.encryptionKeys = reader.string(forKey: "tributary.encryption.keys", isSecret: true)
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.port = port
+        self.host = reader.string(forKey: "host") ?? "0.0.0.0"
+        self.smtpURL = reader.string(forKey: "tributary.smtp.url", isSecret: true)
+        self.smtpFrom = reader.string(forKey: "tributary.smtp.from") ?? "tributary@localhost"
+        self.logLevel = logLevel
+        self.migrationsDirectory = reader.string(forKey: "tributary.migrations.dir")
+    }
+}
+
+/// One or more settings are missing or malformed; `problems` names each of them.
+public struct ConfigError: Error, CustomStringConvertible {
+    public var problems: [String]
+
+    public var description: String {
+        "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}

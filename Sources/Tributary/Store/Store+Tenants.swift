@@ -1,0 +1,94 @@
+import Foundation
+import PostgresNIO
+import TributaryConnectors
+
+extension Store {
+    func createTenant(name: String, alertEmails: [String], actor: Actor) async throws -> Tenant {
+        try await write { connection in
+            let tenant = try await connection.tenant(
+                """
+                INSERT INTO tenants (id, name, alert_emails) VALUES (\(UUID()), \(name), \(alertEmails))
+                RETURNING \(unescaped: Self.tenantColumns)
+                """)
+            guard let tenant else { throw StoreError.failed("INSERT … RETURNING returned no row") }
+            try await connection.appendActivity(
+                ActivityDraft(tenantID: tenant.id, actor: actor, action: "tenant.created", details: ["name": .string(name)]))
+            return tenant
+        }
+    }
+
+    func tenant(id: UUID) async throws -> Tenant? {
+        try await read { connection in
+            try await connection.tenant("SELECT \(unescaped: Self.tenantColumns) FROM tenants WHERE id = \(id)")
+        }
+    }
+
+    func tenants(after: TimeKeyset?, limit: Int) async throws -> Page<Tenant> {
+        let rows = try await read { connection in
+            try await connection.rows(
+                """
+                SELECT \(unescaped: Self.tenantColumns), \(unescaped: Self.createdMicros)
+                FROM tenants
+                WHERE \(after == nil) OR (created_at, id) < (\(unescaped: Self.epochPlus)\(after?.micros ?? 0)), \(after?.id))
+                ORDER BY created_at DESC, id DESC
+                LIMIT \(limit + 1)
+                """,
+                as: UUID.self, String.self, [String].self, String.self, Date.self, Date.self, Int64.self)
+        }
+        return Self.page(rows.map { row in
+            (Tenant(id: row.0, name: row.1, alertEmails: row.2, status: row.3, createdAt: row.4, updatedAt: row.5), row.6, row.0)
+        }, limit: limit)
+    }
+
+    /// Changes what is given; nil when the tenant does not exist.
+    func updateTenant(id: UUID, name: String?, alertEmails: [String]?, actor: Actor) async throws -> Tenant? {
+        try await write { connection in
+            let tenant = try await connection.tenant(
+                """
+                UPDATE tenants
+                SET name = coalesce(\(name), name),
+                    alert_emails = coalesce(\(alertEmails)::text[], alert_emails),
+                    updated_at = now()
+                WHERE id = \(id)
+                RETURNING \(unescaped: Self.tenantColumns)
+                """)
+            guard let tenant else { return nil }
+            var changed: [JSONValue] = []
+            if name != nil { changed.append("name") }
+            if alertEmails != nil { changed.append("alert_emails") }
+            try await connection.appendActivity(
+                ActivityDraft(tenantID: id, actor: actor, action: "tenant.updated", details: ["changed": .array(changed)]))
+            return tenant
+        }
+    }
+
+    /// Deletes the tenant and, through the foreign keys, everything it owns.
+    func deleteTenant(id: UUID) async throws -> Bool {
+        try await write { connection in
+            let deleted = try await connection.rows(
+                "DELETE FROM tenants WHERE id = \(id) RETURNING id", as: UUID.self)
+            return !deleted.isEmpty
+        }
+    }
+
+    static let tenantColumns = "id, name, alert_emails, status, created_at, updated_at"
+    /// created_at as exact microseconds since 1970, for keyset cursors.
+    static let createdMicros = "(extract(epoch FROM created_at) * 1000000)::bigint"
+    /// Turns bound microseconds back into a timestamptz with integer arithmetic, exactly.
+    static let epochPlus = "(timestamptz 'epoch' + interval '1 microsecond' * "
+
+    /// Cuts `limit + 1` fetched rows down to a page, noting where the next one starts.
+    static func page<Item>(_ rows: [(Item, Int64, UUID)], limit: Int) -> Page<Item> {
+        let items = rows.prefix(limit)
+        let next = rows.count > limit ? items.last.map { PageKey.time(TimeKeyset(micros: $0.1, id: $0.2)) } : nil
+        return Page(items: items.map(\.0), next: next)
+    }
+}
+
+extension StoreConnection {
+    func tenant(_ query: PostgresQuery) async throws -> Tenant? {
+        try await rows(query, as: UUID.self, String.self, [String].self, String.self, Date.self, Date.self)
+            .first
+            .map { Tenant(id: $0.0, name: $0.1, alertEmails: $0.2, status: $0.3, createdAt: $0.4, updatedAt: $0.5) }
+    }
+}

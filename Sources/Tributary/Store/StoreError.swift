@@ -1,0 +1,27 @@
+import PostgresNIO
+
+/// What can go wrong in the Store, in words the API can turn into an answer.
+public enum StoreError: Error, Sendable {
+    /// A unique or exclusion constraint refused the write.
+    case conflict(constraint: String?)
+    /// A referenced row does not exist (a foreign key refused the write).
+    case missingReference(constraint: String?)
+    /// Postgres refused a statement for another reason: a defect of ours, not the client's.
+    case failed(String)
+    /// Postgres could not be reached.
+    case unavailable(String)
+
+    static func from(_ error: PSQLError) -> StoreError {
+        if let sqlState = error.serverInfo?[.sqlState] {
+            let constraint = error.serverInfo?[.constraintName]
+            switch sqlState {
+            case "23505", "23P01": return .conflict(constraint: constraint)
+            case "23503": return .missingReference(constraint: constraint)
+            default:
+                let message = error.serverInfo?[.message] ?? "error"
+                return .failed("Postgres \(sqlState): \(message)")
+            }
+        }
+        return .unavailable("Postgres: \(error.code)")
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import HTTPTypes
+import Testing
+
+@testable import Tributary
+
+@Suite("Authentication and tenant isolation")
+struct AuthTests {
+    @Test("a missing, malformed or unknown token answers 401 with a problem")
+    func rejectsBadTokens() async throws {
+        try await TestApp.run { client in
+            for auth in [TestClient.Auth.none, .header("Basic abc"), .header("Bearer"), .token("nope"),
+                         .token("trb_" + String(repeating: "A", count: 40))] {
+                let reply = try await client.send(.get, "/v1/providers", as: auth)
+                #expect(reply.status == .unauthorized)
+                #expect(reply.headers[.contentType] == "application/problem+json")
+                #expect(reply.headers[.wwwAuthenticate] == "Bearer")
+                #expect(reply.json["status"] as? Int == 401)
+                #expect(reply.json["type"] as? String == "https://tributary.dev/problems/unauthorized")
+            }
+        }
+    }
+
+    @Test("a tenant key acts inside its tenant; another tenant's resources answer 404")
+    func tenantIsolation() async throws {
+        try await TestApp.run { client in
+            let acme = try await client.createTenant("Acme")
+            let globex = try await client.createTenant("Globex")
+            let (_, acmeKey) = try await client.createKey(tenant: acme)
+            let (globexKeyID, _) = try await client.createKey(tenant: globex)
+
+            #expect(try await client.send(.get, "/v1/tenants/\(acme)", as: .token(acmeKey)).status == .ok)
+            #expect(try await client.send(.get, "/v1/tenants/\(acme)/api-keys", as: .token(acmeKey)).status == .ok)
+            #expect(try await client.send(.get, "/v1/tenants/\(acme)/activity", as: .token(acmeKey)).status == .ok)
+
+            // Another tenant: exactly as if it did not exist.
+            let missing = UUID().uuidString.lowercased()
+            for path in ["/v1/tenants/\(globex)", "/v1/tenants/\(globex)/api-keys", "/v1/tenants/\(globex)/activity"] {
+                let theirs = try await client.send(.get, path, as: .token(acmeKey))
+                let nobodys = try await client.send(.get, path.replacingOccurrences(of: globex, with: missing), as: .token(acmeKey))
+                #expect(theirs.status == .notFound)
+                #expect(theirs.json["detail"] as? String == nobodys.json["detail"] as? String)
+            }
+            #expect(try await client.send(.delete, "/v1/tenants/\(globex)/api-keys/\(globexKeyID)", as: .token(acmeKey)).status == .notFound)
+            #expect(try await client.send(.post, "/v1/tenants/\(globex)/api-keys", as: .token(acmeKey), json: #"{"name":"x"}"#).status == .notFound)
+            #expect(try await client.send(.patch, "/v1/tenants/\(globex)", as: .token(acmeKey), json: #"{"name":"x"}"#).status == .notFound)
+            // The other tenant's key still works: nothing was revoked.
+            #expect(try await client.send(.get, "/v1/tenants/\(globex)/api-keys").json["data"].map { ($0 as? [Any])?.count } == 1)
+        }
+    }
+
+    @Test("tenant keys cannot create, list, change or delete tenants")
+    func tenantKeysAreNotAdmins() async throws {
+        try await TestApp.run { client in
+            let acme = try await client.createTenant()
+            let (_, key) = try await client.createKey(tenant: acme)
+            #expect(try await client.send(.post, "/v1/tenants", as: .token(key), json: #"{"name":"Evil"}"#).status == .forbidden)
+            #expect(try await client.send(.get, "/v1/tenants", as: .token(key)).status == .forbidden)
+            #expect(try await client.send(.patch, "/v1/tenants/\(acme)", as: .token(key), json: #"{"name":"New"}"#).status == .forbidden)
+            #expect(try await client.send(.delete, "/v1/tenants/\(acme)", as: .token(key)).status == .forbidden)
+            #expect(try await client.send(.get, "/v1/tenants/\(acme)").json["name"] as? String == "Acme")
+        }
+    }
+
+    @Test("a revoked key answers 401 from then on; use is recorded in last_used_at")
+    func revocation() async throws {
+        try await TestApp.run { client in
+            let acme = try await client.createTenant()
+            let (keyID, key) = try await client.createKey(tenant: acme)
+            let before = try await client.send(.get, "/v1/tenants/\(acme)/api-keys")
+            #expect((before.json["data"] as? [[String: Any]])?.first?["last_used_at"] is NSNull)
+
+            #expect(try await client.send(.get, "/v1/providers", as: .token(key)).status == .ok)
+            let used = try await client.send(.get, "/v1/tenants/\(acme)/api-keys")
+            #expect((used.json["data"] as? [[String: Any]])?.first?["last_used_at"] is String)
+
+            #expect(try await client.send(.delete, "/v1/tenants/\(acme)/api-keys/\(keyID)").status == .noContent)
+            #expect(try await client.send(.get, "/v1/providers", as: .token(key)).status == .unauthorized)
+            #expect(try await client.send(.delete, "/v1/tenants/\(acme)/api-keys/\(keyID)").status == .notFound)
+            let after = try await client.send(.get, "/v1/tenants/\(acme)/api-keys")
+            #expect((after.json["data"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test("keys are stored only as a hash; the secret appears once")
+    func keysStoredHashed() async throws {
+        try await TestApp.run { client in
+            let acme = try await client.createTenant()
+            let (_, key) = try await client.createKey(tenant: acme)
+            #expect(APIKeySecret.looksLikeKey(key))
+            let stored = try await client.database.rows("SELECT prefix || ':' || encode(key_hash, 'hex') FROM api_keys", as: String.self)
+            #expect(stored.count == 1)
+            #expect(!stored[0].contains(key))
+            #expect(stored[0].hasPrefix(String(key.prefix(12)) + ":"))
+            let listing = try await client.send(.get, "/v1/tenants/\(acme)/api-keys")
+            #expect(!String(decoding: listing.body, as: UTF8.self).contains(key))
+            #expect((listing.json["data"] as? [[String: Any]])?.first?["key"] == nil)
+        }
+    }
+
+    @Test("deleting a tenant removes its keys: they answer 401")
+    func deleteCascades() async throws {
+        try await TestApp.run { client in
+            let acme = try await client.createTenant()
+            let (_, key) = try await client.createKey(tenant: acme)
+            #expect(try await client.send(.delete, "/v1/tenants/\(acme)").status == .noContent)
+            #expect(try await client.send(.get, "/v1/tenants/\(acme)").status == .notFound)
+            #expect(try await client.send(.get, "/v1/providers", as: .token(key)).status == .unauthorized)
+            #expect(try await client.database.rows("SELECT count(*) FROM activity", as: Int.self) == [0])
+            #expect(try await client.send(.delete, "/v1/tenants/\(acme)").status == .notFound)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+@testable import Tributary
+
+@Suite("Migrations and the processes that run them")
+struct MigrationTests {
+    @Test("SQL files are cut at top-level semicolons only")
+    func splitting() {
+        let sql = """
+            -- a comment; with a semicolon
+            CREATE TABLE a (x text DEFAULT 'semi;colon');
+            /* block; comment */
+            CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;
+            CREATE TABLE "we;ird" (y int)
+            ;
+            """
+        let statements = SQLScript.statements(in: sql)
+        #expect(statements.count == 3)
+        #expect(statements[0].hasSuffix("DEFAULT 'semi;colon')"))
+        #expect(statements[1].contains("$body$ SELECT 1; $body$"))
+        #expect(statements[2].hasPrefix(#"CREATE TABLE "we;ird""#))
+    }
+
+    static func environment(_ database: TestDatabase) -> [String: String] {
+        [
+            "DATABASE_URL": TestApp.databaseURLString(database.url),
+            "TRIBUTARY_ADMIN_TOKEN": TestApp.adminToken,
+            "LOG_LEVEL": "info",
+        ]
+    }
+
+    @Test("two migrate processes racing apply each migration once")
+    func racingProcesses() async throws {
+        let database = try await TestDatabase.create()
+        let environment = Self.environment(database)
+        async let first = ChildProcess.run(["migrate"], environment: environment)
+        async let second = ChildProcess.run(["migrate"], environment: environment)
+        let results = try await [first, second]
+        for result in results {
+            #expect(result.status == 0, "\(result.output)")
+        }
+        let appliedLines = results.map { $0.output.components(separatedBy: "applied migration").count - 1 }
+        #expect(appliedLines.sorted() == [0, 1] || appliedLines.reduce(0, +) == 1)
+        let versions = try await database.rows("SELECT version FROM schema_migrations ORDER BY version", as: Int.self)
+        #expect(versions == [1])
+        #expect(try await database.rows("SELECT count(*) FROM pg_tables WHERE tablename = 'tenants'", as: Int.self) == [1])
+    }
+
+    @Test("a failing migration leaves nothing behind and names itself")
+    func failingMigrationRollsBack() async throws {
+        let database = try await TestDatabase.create()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "CREATE TABLE one (id int);".write(to: folder.appendingPathComponent("0001_create_one.sql"), atomically: true, encoding: .utf8)
+        try "CREATE TABLE two (id int); SELECT no_such_function();"
+            .write(to: folder.appendingPathComponent("0002_create_two.sql"), atomically: true, encoding: .utf8)
+
+        var environment = Self.environment(database)
+        environment["TRIBUTARY_MIGRATIONS_DIR"] = folder.path
+        let result = try await ChildProcess.run(["migrate"], environment: environment)
+        #expect(result.status == 1)
+        #expect(result.output.contains("0002_create_two.sql"))
+        #expect(result.output.contains(folder.path))
+        #expect(try await database.rows("SELECT version FROM schema_migrations", as: Int.self) == [1])
+        #expect(try await database.rows("SELECT count(*) FROM pg_tables WHERE tablename = 'two'", as: Int.self) == [0])
+    }
+
+    @Test("missing or malformed configuration exits 2 naming each setting")
+    func badConfiguration() async throws {
+        let missing = try await ChildProcess.run(["serve"], environment: [:])
+        #expect(missing.status == 2)
+        #expect(missing.output.contains("DATABASE_URL"))
+        #expect(missing.output.contains("TRIBUTARY_ADMIN_TOKEN"))
+        #expect(!missing.output.contains("Fatal error"))
+
+        let malformed = try await ChildProcess.run(
+            ["serve"], environment: ["DATABASE_URL": "mysql://x/y", "TRIBUTARY_ADMIN_TOKEN": TestApp.adminToken, "PORT": "http", "LOG_LEVEL": "loud"])
+        #expect(malformed.status == 2)
+        #expect(malformed.output.contains("DATABASE_URL"))
+        #expect(malformed.output.contains("PORT"))
+        #expect(malformed.output.contains("LOG_LEVEL"))
+        #expect(!malformed.output.contains(TestApp.adminToken))
+    }
+
+    @Test("serve --worker migrates, serves, and stops cleanly on SIGTERM")
+    func serveAndStop() async throws {
+        let database = try await TestDatabase.create()
+        var environment = Self.environment(database)
+        let port = try freePort()
+        environment["PORT"] = String(port)
+        environment["HOST"] = "127.0.0.1"
+        let child = try ChildProcess.start(["serve", "--worker"], environment: environment)
+        var ready = false
+        for _ in 0..<100 where !ready {
+            try await Task.sleep(for: .milliseconds(100))
+            ready = (try? await httpStatus("http://127.0.0.1:\(port)/readyz")) == 200
+        }
+        #expect(ready)
+        child.process.terminate()
+        let result = await child.finish()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("worker stopped"))
+        #expect(try await database.rows("SELECT count(*) FROM schema_migrations", as: Int.self) == [1])
+    }
+
+    @Test("worker starts and stops cleanly on SIGINT")
+    func workerStops() async throws {
+        let database = try await TestDatabase.create()
+        let child = try ChildProcess.start(["worker"], environment: Self.environment(database))
+        var started = false
+        for _ in 0..<100 where !started {
+            try await Task.sleep(for: .milliseconds(100))
+            started = (try? await database.rows("SELECT count(*) FROM schema_migrations", as: Int.self)) == [1]
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        kill(child.process.processIdentifier, SIGINT)
+        let result = await child.finish()
+        #expect(started)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("worker stopped"))
+    }
+}
+
+/// A TCP port nobody listens on right now.
+func freePort() throws -> Int {
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    try withUnsafeMutablePointer(to: &address) { pointer in
+        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+            guard bind(socket, raw, length) == 0, getsockname(socket, raw, &length) == 0 else {
+                throw TestSetupError("cannot find a free port")
+            }
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// The status of a GET over a real connection to a child process.
+func httpStatus(_ url: String) async throws -> Int {
+    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
+    return Int(response.status.code)
+}
