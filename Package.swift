@@ -61,12 +61,27 @@ let package = Package(
             name: "TributaryTests",
             dependencies: [
                 "Tributary",
+                "Fakes",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
+        ),
+        .target(
+            name: "Fakes",
+            dependencies: [
+                "TributaryConnectors",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/Fakes"
+        ),
+        .testTarget(
+            name: "TributaryConnectorsTests",
+            dependencies: ["TributaryConnectors", "Fakes"]
         ),
     ]
 )

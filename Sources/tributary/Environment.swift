@@ -6,11 +6,11 @@ import Tributary
 
 /// Reads the configuration from the environment and sets up logging; a bad configuration
 /// ends the process with exit code 2 and a list of what is wrong, never a crash trace.
-func loadEnvironment(requireAdminToken: Bool = true) throws -> (AppConfig, Logger) {
+func loadEnvironment(requireAdminToken: Bool = true, requireKeys: Bool = true) throws -> (AppConfig, Logger) {
     let reader = ConfigReader(provider: EnvironmentVariablesProvider())
     let config: AppConfig
     do {
-        config = try AppConfig(reader: reader, requireAdminToken: requireAdminToken)
+        config = try AppConfig(reader: reader, requireAdminToken: requireAdminToken, requireKeys: requireKeys)
     } catch {
         FileHandle.standardError.write(Data("tributary: \(error.description)\n".utf8))
         throw ExitCode(2)

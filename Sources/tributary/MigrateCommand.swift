@@ -6,7 +6,7 @@ struct MigrateCommand: AsyncParsableCommand {
         commandName: "migrate", abstract: "Apply pending database migrations, then exit.")
 
     func run() async throws {
-        let (config, logger) = try loadEnvironment(requireAdminToken: false)
+        let (config, logger) = try loadEnvironment(requireAdminToken: false, requireKeys: false)
         do {
             try await runMigrations(config: config, logger: logger)
         } catch {

@@ -35,10 +35,41 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 logger.error("database error", metadata: ["error": "\(reason)"])
                 return .internalError
             }
+        case let error as OAuthFlow.FlowError:
+            return from(flowError: error)
+        case let error as TokenRefresher.RefreshError:
+            switch error {
+            case .noCredential, .notOAuth: return .conflict("the integration has no OAuth credential")
+            case .reauthorizationRequired: return .conflict("the provider refused the refresh token: reconnect the integration")
+            case .unavailable(let reason): return badGateway(reason)
+            }
+        case let error as VaultError:
+            // A secret that does not open is our data's fault, never the client's; say no more.
+            logger.error("vault error", metadata: ["error": "\(error)"])
+            return .internalError
         default:
             logger.error("unhandled error", metadata: ["error_type": "\(type(of: error))"])
             return .internalError
         }
+    }
+
+    private static func from(flowError: OAuthFlow.FlowError) -> APIError {
+        switch flowError {
+        case .notOAuthProvider(let provider): return .conflict("\(provider) integrations do not use OAuth")
+        case .noOAuthApp(let provider):
+            return .conflict("no OAuth app is configured for \(provider): PUT /v1/providers/\(provider)/oauth-app first")
+        case .unknownState: return .badRequest("the state is unknown, expired or already used: start the authorization again")
+        case .integrationGone: return .badRequest("the integration of this authorization no longer exists")
+        case .token(.invalidGrant(let description)):
+            return .badRequest("the provider refused the authorization code (invalid_grant)\(description.isEmpty ? "" : ": \(description)")")
+        case .token(.rejected(let code, let description)):
+            return .badRequest("the provider refused the token request: \(code)\(description.isEmpty ? "" : ": \(description)")")
+        case .token(.unavailable(let reason)): return badGateway(reason)
+        }
+    }
+
+    private static func badGateway(_ detail: String) -> APIError {
+        APIError(status: .badGateway, slug: "provider-unavailable", title: "Provider unavailable", detail: detail)
     }
 
     private static func from(httpError: HTTPError) -> APIError {

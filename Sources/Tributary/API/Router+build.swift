@@ -9,6 +9,8 @@ struct RouterDependencies: Sendable {
     var registry: PrometheusCollectorRegistry
     var catalog: ProviderCatalog
     var adminToken: String
+    var vault: CredentialVault
+    var oauthFlow: OAuthFlow
 }
 
 func buildRouter(_ dependencies: RouterDependencies) -> Router<AppRequestContext> {
@@ -24,5 +26,11 @@ func buildRouter(_ dependencies: RouterDependencies) -> Router<AppRequestContext
     v1.addRoutes(APIKeysController(store: dependencies.store).endpoints, atPath: "tenants/:tenant_id/api-keys")
     v1.addRoutes(ActivityController(store: dependencies.store).endpoints, atPath: "tenants/:tenant_id/activity")
     v1.addRoutes(ProvidersController(catalog: dependencies.catalog).endpoints, atPath: "providers")
+    v1.addRoutes(
+        IntegrationsController(store: dependencies.store, vault: dependencies.vault, catalog: dependencies.catalog).endpoints,
+        atPath: "tenants/:tenant_id/integrations")
+    let oauth = OAuthController(store: dependencies.store, flow: dependencies.oauthFlow, catalog: dependencies.catalog)
+    v1.addRoutes(oauth.endpoints)
+    router.addRoutes(oauth.callback)
     return router
 }

@@ -6,7 +6,8 @@ import Logging
 public struct AppConfig: Sendable {
     public var database: DatabaseURL
     public var adminToken: String
-    public var encryptionKeys: String?
+    /// Nil only for commands that touch no secret (`migrate`).
+    public var keyRing: KeyRing?
     public var publicURL: String
     public var port: Int
     public var host: String
@@ -16,7 +17,7 @@ public struct AppConfig: Sendable {
     public var migrationsDirectory: String?
 
     /// Reads the configuration; throws a `ConfigError` naming each missing or malformed setting.
-    public init(reader: ConfigReader, requireAdminToken: Bool = true) throws(ConfigError) {
+    public init(reader: ConfigReader, requireAdminToken: Bool = true, requireKeys: Bool = true) throws(ConfigError) {
         var problems: [String] = []
 
         let databaseURL = reader.string(forKey: "database.url", isSecret: true)
@@ -34,6 +35,17 @@ public struct AppConfig: Sendable {
         let adminToken = reader.string(forKey: "tributary.admin.token", isSecret: true) ?? ""
         if requireAdminToken && adminToken.count < 16 {
             problems.append("TRIBUTARY_ADMIN_TOKEN is required and must be at least 16 characters")
+        }
+
+        var keyRing: KeyRing?
+        if let keys = reader.string(forKey: "tributary.encryption.keys", isSecret: true) {
+            do {
+                keyRing = try KeyRing(parsing: keys)
+            } catch {
+                problems.append(error.description)
+            }
+        } else if requireKeys {
+            problems.append("TRIBUTARY_ENCRYPTION_KEYS is required (id:base64 of 32 bytes; make a key with: openssl rand -base64 32)")
         }
 
         let port = reader.int(forKey: "port") ?? 8080
@@ -57,7 +69,7 @@ public struct AppConfig: Sendable {
         }
         self.database = database
         self.adminToken = adminToken
-        self.encryptionKeys = reader.string(forKey: "tributary.encryption.keys", isSecret: true)
+        self.keyRing = keyRing
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.port = port
         self.host = reader.string(forKey: "host") ?? "0.0.0.0"

@@ -16,10 +16,17 @@ public func buildApplication(
     logger.info("using migrations", metadata: ["directory": "\(migrationsDirectory.path)"])
     let migrator = try Migrator(client: postgres, directory: migrationsDirectory, logger: logger)
     let registry = PrometheusCollectorRegistry()
+    guard let keyRing = config.keyRing else { throw VaultError.badKeyRing("no key given") }
+    let vault = CredentialVault(keyRing: keyRing)
+    let catalog = ProviderCatalog.standard
+    let flow = OAuthFlow(
+        store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: .shared, logger: logger), catalog: catalog,
+        publicURL: config.publicURL, logger: logger)
 
     let router = buildRouter(
         RouterDependencies(
-            store: store, migrator: migrator, registry: registry, catalog: .standard, adminToken: config.adminToken))
+            store: store, migrator: migrator, registry: registry, catalog: catalog, adminToken: config.adminToken,
+            vault: vault, oauthFlow: flow))
 
     var services: [any Service] = [postgres]
     if runWorker {
@@ -33,6 +40,7 @@ public func buildApplication(
     )
     app.beforeServerStarts {
         try await migrator.migrate()
+        try await checkStoredKeys(store: store, keyRing: keyRing)
     }
     return app
 }
@@ -57,11 +65,30 @@ public func runWorker(config: AppConfig, logger: Logger) async throws {
     let store = Store(client: postgres, logger: logger)
     let directory = try Migration.locateDirectory(configured: config.migrationsDirectory)
     let migrator = try Migrator(client: postgres, directory: directory, logger: logger)
-    let worker = Worker(store: store, logger: logger, beforeStart: { try await migrator.migrate() })
+    guard let keyRing = config.keyRing else { throw VaultError.badKeyRing("no key given") }
+    let worker = Worker(
+        store: store, logger: logger,
+        beforeStart: {
+            try await migrator.migrate()
+            try await checkStoredKeys(store: store, keyRing: keyRing)
+        })
     let group = ServiceGroup(
         configuration: .init(
             services: [.init(service: postgres), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     try await group.run()
+}
+
+/// Re-seals every secret under the first key: `tributary keys rotate`.
+public func rotateKeys(config: AppConfig, logger: Logger) async throws -> (rewritten: Int, unreadable: Int) {
+    guard let keyRing = config.keyRing else { throw VaultError.badKeyRing("no key given") }
+    let postgres = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
+    let store = Store(client: postgres, logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await postgres.run() }
+        defer { group.cancelAll() }
+        let summary = try await KeyRotation(store: store, keyRing: keyRing, logger: logger).run()
+        return (summary.rewritten, summary.unreadable)
+    }
 }

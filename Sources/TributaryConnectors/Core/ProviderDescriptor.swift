@@ -42,25 +42,92 @@ public struct StreamDescriptor: Sendable, Codable, Hashable {
     }
 }
 
+/// How a provider's token endpoint wants the OAuth client to authenticate (RFC 6749 §2.3.1).
+public enum ClientAuthentication: String, Sendable, Codable, Hashable {
+    /// `Authorization: Basic base64(client_id:client_secret)`.
+    case basic
+    /// `client_id` and `client_secret` in the form body.
+    case body
+}
+
+/// A provider's OAuth 2.0 endpoints, as its documentation gives them.
+public struct OAuthSpec: Sendable, Codable, Hashable {
+    public var authorizeURL: String
+    public var tokenURL: String
+    public var clientAuthentication: ClientAuthentication
+    public var defaultScopes: [String]
+
+    public init(authorizeURL: String, tokenURL: String, clientAuthentication: ClientAuthentication, defaultScopes: [String]) {
+        self.authorizeURL = authorizeURL
+        self.tokenURL = tokenURL
+        self.clientAuthentication = clientAuthentication
+        self.defaultScopes = defaultScopes
+    }
+}
+
 /// What the catalog says of a provider: identity, auth, streams and the shape of its config.
-public struct ProviderDescriptor: Sendable, Codable, Hashable {
+public struct ProviderDescriptor: Sendable, Encodable, Hashable {
     public var id: String
     public var name: String
     public var authTypes: [AuthType]
     public var streams: [StreamDescriptor]
     public var configSchema: JSONValue
+    /// The provider's real API, used when `config.base_url` is absent.
+    public var defaultBaseURL: String?
+    public var oauth: OAuthSpec?
 
-    public init(id: String, name: String, authTypes: [AuthType], streams: [StreamDescriptor], configSchema: JSONValue) {
+    public init(
+        id: String, name: String, authTypes: [AuthType], streams: [StreamDescriptor], configSchema: JSONValue,
+        defaultBaseURL: String? = nil, oauth: OAuthSpec? = nil
+    ) {
         self.id = id
         self.name = name
         self.authTypes = authTypes
         self.streams = streams
         self.configSchema = configSchema
+        self.defaultBaseURL = defaultBaseURL
+        self.oauth = oauth
     }
 
     enum CodingKeys: String, CodingKey {
         case id, name, streams
         case authTypes = "auth_types"
         case configSchema = "config_schema"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(authTypes, forKey: .authTypes)
+        try container.encode(streams, forKey: .streams)
+        try container.encode(configSchema, forKey: .configSchema)
+    }
+
+    public func stream(named name: String) -> StreamDescriptor? {
+        streams.first { $0.name == name }
+    }
+}
+
+extension ProviderDescriptor {
+    /// The config schema of providers reached over HTTP: where the API is and how far back to read.
+    static func httpConfigSchema(defaultBaseURL: String, extra: [String: JSONValue] = [:]) -> JSONValue {
+        var properties: [String: JSONValue] = [
+            "base_url": [
+                "type": "string", "format": "uri", "default": .string(defaultBaseURL),
+                "description": "The API's base URL; override it for proxies, regional hosts and tests.",
+            ],
+            "historical_sync_days": [
+                "type": "integer", "minimum": 1, "maximum": 3650, "default": 90,
+                "description": "How many days of history the first sync reads.",
+            ],
+        ]
+        properties.merge(extra) { _, new in new }
+        return [
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "additionalProperties": false,
+            "properties": .object(properties),
+        ]
     }
 }

@@ -11,6 +11,9 @@ import Testing
 /// The application as `tributary serve` builds it, on a fresh database, driven through HTTP.
 struct TestApp {
     static let adminToken = "test-admin-token-0123456789"
+    /// Two fixed test keys: `k1` seals unless a test puts another first.
+    static let key1 = "k1:" + Data(repeating: 1, count: 32).base64EncodedString()
+    static let key2 = "k2:" + Data(repeating: 2, count: 32).base64EncodedString()
 
     let database: TestDatabase
 
@@ -19,6 +22,7 @@ struct TestApp {
             "database.url": .init(.string(databaseURLString(database.url)), isSecret: true),
             "tributary.admin.token": .init(.string(adminToken), isSecret: true),
             "tributary.public.url": "http://127.0.0.1:8080",
+            "tributary.encryption.keys": .init(.string(key1), isSecret: true),
         ]
         values.merge(extra) { _, new in new }
         return try AppConfig(reader: ConfigReader(provider: InMemoryProvider(values: values)))
@@ -29,11 +33,16 @@ struct TestApp {
     }
 
     /// Builds the app on a new database and runs `body` against it.
-    static func run<T: Sendable>(_ body: @Sendable (TestClient) async throws -> T) async throws -> T {
-        let database = try await TestDatabase.create()
-        let app = try buildApplication(config: try config(database: database), logger: testLogger)
+    static func run<T: Sendable>(
+        logs: LogCapture? = nil, extra: [AbsoluteConfigKey: ConfigValue] = [:], database: TestDatabase? = nil,
+        _ body: @Sendable (TestClient) async throws -> T
+    ) async throws -> T {
+        let database = if let database { database } else { try await TestDatabase.create() }
+        let config = try config(database: database, extra: extra)
+        let logger = logs?.logger ?? testLogger
+        let app = try buildApplication(config: config, logger: logger)
         return try await app.test(.router) { client in
-            try await body(TestClient(client: client, database: database))
+            try await body(TestClient(client: client, database: database, config: config, logger: logger))
         }
     }
 
@@ -68,6 +77,8 @@ struct Reply: Sendable {
 struct TestClient: Sendable {
     let client: any TestClientProtocol
     let database: TestDatabase
+    let config: AppConfig
+    let logger: Logger
 
     enum Auth: Sendable {
         case admin

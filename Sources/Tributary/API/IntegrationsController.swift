@@ -1,0 +1,182 @@
+import Foundation
+import Hummingbird
+import TributaryConnectors
+
+/// `/v1/tenants/{tenant_id}/integrations`: a tenant's connected accounts.
+struct IntegrationsController {
+    let store: Store
+    let vault: CredentialVault
+    let catalog: ProviderCatalog
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.post(use: create)
+        routes.get(use: list)
+        routes.get(":integration_id", use: show)
+        routes.patch(":integration_id", use: update)
+        routes.delete(":integration_id", use: delete)
+        routes.put(":integration_id/credential", use: putCredential)
+        return routes
+    }
+
+    struct CredentialBody: Decodable {
+        var type: String
+        var apiKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case type
+            case apiKey = "api_key"
+        }
+    }
+
+    struct CreateBody: Decodable {
+        var provider: String
+        var name: String
+        var config: [String: JSONValue]?
+        var streams: [String]?
+        var syncFrequencyMinutes: Int?
+        var credential: CredentialBody?
+
+        enum CodingKeys: String, CodingKey {
+            case provider, name, config, streams, credential
+            case syncFrequencyMinutes = "sync_frequency_minutes"
+        }
+    }
+
+    struct UpdateBody: Decodable {
+        var name: String?
+        var config: [String: JSONValue]?
+        var streams: [String]?
+        var syncFrequencyMinutes: Int?
+        var status: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, config, streams, status
+            case syncFrequencyMinutes = "sync_frequency_minutes"
+        }
+    }
+
+    @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Integration> {
+        let tenantID = try await context.existingTenantID(in: store)
+        let body = try await request.decodeJSON(as: CreateBody.self, context: context)
+        var validator = Validator()
+        let provider = catalog.provider(id: body.provider)
+        if provider == nil {
+            validator.fail("provider", "must be one of: \(catalog.providers.map(\.id).joined(separator: ", "))")
+        }
+        let name = validator.name(body.name, field: "name")
+        let frequency = validator.syncFrequency(body.syncFrequencyMinutes ?? 360)
+        var config: [String: JSONValue]?
+        var streams: [String]?
+        var secret: CredentialSecret?
+        var status = IntegrationStatus.active
+        if let provider {
+            config = validator.config(body.config ?? [:], provider: provider)
+            streams = validator.streams(body.streams ?? provider.streams.map(\.name), provider: provider)
+            (secret, status) = validator.credential(body.credential, provider: provider)
+        }
+        try validator.check()
+        guard let provider, let name, let frequency, let config, let streams else { throw APIError.validation(validator.errors) }
+
+        let draft = IntegrationDraft(
+            id: UUID(), tenantID: tenantID, provider: provider.id, name: name, config: config, streams: streams,
+            syncFrequencyMinutes: frequency, status: status)
+        let sealed = try secret.map { try vault.seal($0, tenantID: tenantID, integrationID: draft.id) }
+        let integration = try await store.createIntegration(draft, credential: sealed, actor: context.caller.actor)
+        context.logger.info("integration created", metadata: ["integration_id": "\(integration.id.lowercased)", "provider": "\(provider.id)"])
+        return JSONResponse(
+            integration, status: .created,
+            headers: [.location: "/v1/tenants/\(tenantID.lowercased)/integrations/\(integration.id.lowercased)"])
+    }
+
+    @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<ListBody<Integration>> {
+        let tenantID = try await context.existingTenantID(in: store)
+        let query = try ListQuery(request)
+        let parameters = request.uri.queryParameters
+        let provider = parameters["provider"].map(String.init)
+        var status: IntegrationStatus?
+        if let text = parameters["status"].map(String.init) {
+            guard let value = IntegrationStatus(rawValue: text) else {
+                let allowed = IntegrationStatus.allCases.map(\.rawValue).joined(separator: ", ")
+                throw APIError.badRequest("status must be one of: \(allowed)", errors: [FieldError(field: "status", message: "must be one of: \(allowed)")])
+            }
+            status = value
+        }
+        let page = try await store.integrations(
+            tenantID: tenantID, provider: provider, status: status, after: try query.timeKeyset(), limit: query.limit)
+        return JSONResponse(ListBody(page))
+    }
+
+    @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Integration> {
+        JSONResponse(try await integration(context))
+    }
+
+    @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Integration> {
+        let current = try await integration(context)
+        let body = try await request.decodeJSON(as: UpdateBody.self, context: context)
+        guard let provider = catalog.provider(id: current.provider) else { throw APIError.notFound("no such integration") }
+        var validator = Validator()
+        var patch = IntegrationPatch()
+        patch.name = validator.name(body.name, field: "name")
+        patch.config = body.config.flatMap { validator.config($0, provider: provider) }
+        patch.streams = body.streams.flatMap { validator.streams($0, provider: provider) }
+        patch.syncFrequencyMinutes = body.syncFrequencyMinutes.flatMap { validator.syncFrequency($0) }
+        if let status = body.status {
+            switch status {
+            case "active": patch.status = .active
+            case "paused": patch.status = .paused
+            default: validator.fail("status", "must be one of: active, paused")
+            }
+        }
+        if body.name == nil && body.config == nil && body.streams == nil && body.syncFrequencyMinutes == nil && body.status == nil {
+            validator.fail("", "give at least one of name, config, streams, sync_frequency_minutes, status")
+        }
+        try validator.check()
+        if patch.status == .active, [.pendingAuthorization, .reauthorizationRequired].contains(current.status) {
+            throw APIError.conflict("the integration is \(current.status.rawValue): connect it before activating it")
+        }
+        guard let updated = try await store.updateIntegration(
+            tenantID: current.tenantID, id: current.id, patch: patch, actor: context.caller.actor)
+        else { throw APIError.notFound("no such integration") }
+        return JSONResponse(updated)
+    }
+
+    @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let tenantID = try context.tenantID()
+        let id = try context.uuidParameter("integration_id", "integration")
+        guard try await store.deleteIntegration(tenantID: tenantID, id: id, actor: context.caller.actor) else {
+            throw APIError.notFound("no such integration")
+        }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func putCredential(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Integration> {
+        let current = try await integration(context)
+        let body = try await request.decodeJSON(as: CredentialBody.self, context: context)
+        guard let provider = catalog.provider(id: current.provider) else { throw APIError.notFound("no such integration") }
+        var validator = Validator()
+        let (secret, _) = validator.credential(body, provider: provider, field: "")
+        try validator.check()
+        guard let secret, case .apiKey = secret else {
+            throw APIError.validation([FieldError(field: "type", message: "must be api_key; OAuth credentials come through /oauth/authorize")])
+        }
+        let sealed = try vault.seal(secret, tenantID: current.tenantID, integrationID: current.id)
+        // A new key is a fresh start for an integration that could not authenticate.
+        let status: IntegrationStatus? = [.reauthorizationRequired, .pendingAuthorization, .failing].contains(current.status) ? .active : nil
+        guard let updated = try await store.replaceCredential(
+            tenantID: current.tenantID, integrationID: current.id, credential: sealed, status: status,
+            action: "credential.updated", actor: context.caller.actor)
+        else { throw APIError.notFound("no such integration") }
+        return JSONResponse(updated)
+    }
+
+    /// The integration of the path, inside a tenant the caller may see.
+    func integration(_ context: AuthenticatedContext) async throws -> Integration {
+        let tenantID = try context.tenantID()
+        let id = try context.uuidParameter("integration_id", "integration")
+        guard let integration = try await store.integration(tenantID: tenantID, id: id) else {
+            throw APIError.notFound("no such integration")
+        }
+        return integration
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Hummingbird
+import TributaryConnectors
+
+/// The OAuth endpoints: the admin's app per provider, starting an authorization, and the callback.
+struct OAuthController {
+    let store: Store
+    let flow: OAuthFlow
+    let catalog: ProviderCatalog
+
+    /// Routes behind the bearer token.
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.put("providers/:provider_id/oauth-app", use: putApp)
+        routes.post("tenants/:tenant_id/integrations/:integration_id/oauth/authorize", use: authorize)
+        return routes
+    }
+
+    /// The callback carries no bearer token: its single-use state is the capability.
+    var callback: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("v1/oauth/callback", use: complete)
+        return routes
+    }
+
+    struct AppBody: Decodable {
+        var clientID: String
+        var clientSecret: String
+        var scopes: [String]?
+        var authorizeURL: String?
+        var tokenURL: String?
+
+        enum CodingKeys: String, CodingKey {
+            case scopes
+            case clientID = "client_id"
+            case clientSecret = "client_secret"
+            case authorizeURL = "authorize_url"
+            case tokenURL = "token_url"
+        }
+    }
+
+    /// The app as answers show it: no secret.
+    struct AppView: Encodable, Sendable {
+        var app: StoredOAuthApp
+
+        enum CodingKeys: String, CodingKey {
+            case provider, scopes
+            case clientID = "client_id"
+            case authorizeURL = "authorize_url"
+            case tokenURL = "token_url"
+            case updatedAt = "updated_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(app.provider, forKey: .provider)
+            try container.encode(app.clientID, forKey: .clientID)
+            try container.encode(app.scopes, forKey: .scopes)
+            try container.encode(app.authorizeURL, forKey: .authorizeURL)
+            try container.encode(app.tokenURL, forKey: .tokenURL)
+            try container.encode(app.updatedAt, forKey: .updatedAt)
+        }
+    }
+
+    struct AuthorizationView: Encodable, Sendable {
+        var authorization: OAuthFlow.Authorization
+
+        enum CodingKeys: String, CodingKey {
+            case state
+            case authorizeURL = "authorize_url"
+            case expiresAt = "expires_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(authorization.authorizeURL, forKey: .authorizeURL)
+            try container.encode(authorization.state, forKey: .state)
+            try container.encode(authorization.expiresAt, forKey: .expiresAt)
+        }
+    }
+
+    struct Connected: Encodable, Sendable {
+        var integrationID: UUID
+        var status: IntegrationStatus
+
+        enum CodingKeys: String, CodingKey {
+            case status
+            case integrationID = "integration_id"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id: integrationID, forKey: .integrationID)
+            try container.encode(status, forKey: .status)
+        }
+    }
+
+    @Sendable func putApp(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<AppView> {
+        try context.caller.requireAdmin("configure OAuth apps")
+        guard let providerID = context.parameters.get("provider_id"), let provider = catalog.provider(id: providerID) else {
+            throw APIError.notFound("no such provider")
+        }
+        guard let spec = provider.oauth else {
+            throw APIError.conflict("\(provider.name) does not support OAuth")
+        }
+        let body = try await request.decodeJSON(as: AppBody.self, context: context)
+        var validator = Validator()
+        let clientID = validator.name(body.clientID, field: "client_id", maxLength: 500)
+        let clientSecret = validator.name(body.clientSecret, field: "client_secret", maxLength: 4000)
+        let authorizeURL = validator.httpURL(body.authorizeURL ?? spec.authorizeURL, field: "authorize_url")
+        let tokenURL = validator.httpURL(body.tokenURL ?? spec.tokenURL, field: "token_url")
+        let scopes = body.scopes ?? spec.defaultScopes
+        for (index, scope) in scopes.enumerated() where scope.isEmpty || scope.contains(where: \.isWhitespace) {
+            validator.fail("scopes[\(index)]", "must be a non-empty scope without spaces")
+        }
+        try validator.check()
+        guard let clientID, let clientSecret, let authorizeURL, let tokenURL else { throw APIError.validation(validator.errors) }
+        let sealed = try flow.vault.keyRing.seal(clientSecret, for: .oauthClientSecret(provider: provider.id))
+        let stored = try await store.upsertOAuthApp(
+            StoredOAuthApp(
+                provider: provider.id, clientID: clientID, clientSecret: sealed, scopes: scopes, authorizeURL: authorizeURL,
+                tokenURL: tokenURL, updatedAt: Date()))
+        context.logger.info("oauth app configured", metadata: ["provider": "\(provider.id)"])
+        return JSONResponse(AppView(app: stored))
+    }
+
+    @Sendable func authorize(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<AuthorizationView> {
+        let tenantID = try context.tenantID()
+        let id = try context.uuidParameter("integration_id", "integration")
+        guard let integration = try await store.integration(tenantID: tenantID, id: id) else {
+            throw APIError.notFound("no such integration")
+        }
+        return JSONResponse(AuthorizationView(authorization: try await flow.authorize(integration)))
+    }
+
+    @Sendable func complete(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Connected> {
+        let query = request.uri.queryParameters
+        guard let state = query["state"].map(String.init), !state.isEmpty else {
+            throw APIError.badRequest("state is missing", errors: [FieldError(field: "state", message: "is required")])
+        }
+        if let error = query["error"].map(String.init) {
+            // The person declined, or the provider refused: the state is spent either way.
+            _ = try await store.consumeOAuthState(stateHash: OAuthFlow.hash(state))
+            let description = query["error_description"].map(String.init).map { ": \($0)" } ?? ""
+            throw APIError.badRequest("the provider did not authorize: \(error)\(description)")
+        }
+        guard let code = query["code"].map(String.init), !code.isEmpty else {
+            throw APIError.badRequest("code is missing", errors: [FieldError(field: "code", message: "is required")])
+        }
+        let integration = try await flow.complete(code: code, state: state)
+        return JSONResponse(Connected(integrationID: integration.id, status: integration.status))
+    }
+}
+
+extension Validator {
+    /// An absolute http or https URL.
+    mutating func httpURL(_ text: String, field: String) -> String? {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            ["http", "https"].contains(scheme), components.host?.isEmpty == false
+        else {
+            fail(field, "must be an http or https URL")
+            return nil
+        }
+        return text
+    }
+}

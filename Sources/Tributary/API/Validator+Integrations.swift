@@ -1,0 +1,78 @@
+import Foundation
+import TributaryConnectors
+
+extension Validator {
+    mutating func syncFrequency(_ minutes: Int) -> Int? {
+        guard (30...1440).contains(minutes) else {
+            fail("sync_frequency_minutes", "must be from 30 to 1440")
+            return nil
+        }
+        return minutes
+    }
+
+    /// The config checked against the provider's JSON Schema, with its defaults filled in.
+    mutating func config(_ config: [String: JSONValue], provider: ProviderDescriptor) -> [String: JSONValue]? {
+        let violations = JSONSchema.validate(.object(config), against: provider.configSchema, at: "config")
+        for violation in violations {
+            fail(violation.path, violation.message)
+        }
+        guard violations.isEmpty, case .object(let filled) = JSONSchema.applyingDefaults(.object(config), schema: provider.configSchema)
+        else { return nil }
+        return filled
+    }
+
+    /// Stream names the provider serves, each once, in the order given.
+    mutating func streams(_ names: [String], provider: ProviderDescriptor) -> [String]? {
+        var result: [String] = []
+        var failed = false
+        if names.isEmpty {
+            fail("streams", "must name at least one stream")
+            failed = true
+        }
+        for (index, name) in names.enumerated() {
+            if provider.stream(named: name) == nil {
+                fail("streams[\(index)]", "must be one of: \(provider.streams.map(\.name).joined(separator: ", "))")
+                failed = true
+            } else if !result.contains(name) {
+                result.append(name)
+            }
+        }
+        return failed ? nil : result
+    }
+
+    /// The credential of a new integration, and the status it starts in.
+    mutating func credential(
+        _ body: IntegrationsController.CredentialBody?, provider: ProviderDescriptor, field: String = "credential"
+    ) -> (CredentialSecret?, IntegrationStatus) {
+        let prefix = field.isEmpty ? "" : field + "."
+        let supported = provider.authTypes.filter { $0 != .none }
+        guard let body else {
+            if supported.isEmpty { return (nil, .active) }
+            if supported.contains(.oauth2) { return (nil, .pendingAuthorization) }
+            fail(field.isEmpty ? "type" : field, "is required: \(provider.name) needs an API key")
+            return (nil, .active)
+        }
+        guard let type = AuthType(rawValue: body.type), type != .none, supported.contains(type) else {
+            let allowed = supported.map(\.rawValue).joined(separator: ", ")
+            fail(prefix + "type", supported.isEmpty ? "is not allowed: \(provider.name) needs no credential" : "must be one of: \(allowed)")
+            return (nil, .active)
+        }
+        switch type {
+        case .oauth2:
+            if body.apiKey != nil { fail(prefix + "api_key", "is not allowed with type oauth2") }
+            return (nil, .pendingAuthorization)
+        case .apiKey:
+            guard let key = body.apiKey?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else {
+                fail(prefix + "api_key", "is required")
+                return (nil, .active)
+            }
+            guard key.count <= 4096, key.allSatisfy({ !$0.isNewline }) else {
+                fail(prefix + "api_key", "must be a single line of at most 4096 characters")
+                return (nil, .active)
+            }
+            return (.apiKey(key), .active)
+        case .none:
+            return (nil, .active)
+        }
+    }
+}

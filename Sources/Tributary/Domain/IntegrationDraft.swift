@@ -1,0 +1,38 @@
+import Foundation
+import TributaryConnectors
+
+/// A validated new integration, ready to be stored.
+struct IntegrationDraft: Sendable {
+    var id: UUID
+    var tenantID: UUID
+    var provider: String
+    var name: String
+    var config: [String: JSONValue]
+    var streams: [String]
+    var syncFrequencyMinutes: Int
+    var status: IntegrationStatus
+}
+
+/// A validated change to an integration; nil fields stay as they are.
+struct IntegrationPatch: Sendable {
+    var name: String?
+    var config: [String: JSONValue]?
+    var streams: [String]?
+    var syncFrequencyMinutes: Int?
+    var status: IntegrationStatus?
+
+    var changedFields: [String] {
+        [
+            name.map { _ in "name" }, config.map { _ in "config" }, streams.map { _ in "streams" },
+            syncFrequencyMinutes.map { _ in "sync_frequency_minutes" }, status.map { _ in "status" },
+        ].compactMap { $0 }
+    }
+}
+
+/// A sealed credential about to be written.
+struct SealedCredential: Sendable {
+    var type: String
+    var sealed: SealedSecret
+    var fingerprint: String
+    var expiresAt: Date?
+}

@@ -1,0 +1,172 @@
+import Foundation
+import PostgresNIO
+import TributaryConnectors
+
+extension Store {
+    static let integrationSelect = """
+        SELECT i.id, i.tenant_id, i.provider, i.name, i.config::text, i.streams, i.sync_frequency_minutes, i.status,
+               i.next_sync_at, i.created_at, i.updated_at, c.type, c.fingerprint, c.expires_at, c.updated_at,
+               (extract(epoch FROM i.created_at) * 1000000)::bigint
+        FROM integrations i LEFT JOIN credentials c ON c.integration_id = i.id
+        """
+
+    func createIntegration(_ draft: IntegrationDraft, credential: SealedCredential?, actor: Actor) async throws -> Integration {
+        try await write { connection in
+            try await connection.query(
+                """
+                INSERT INTO integrations (id, tenant_id, provider, name, config, streams, sync_frequency_minutes, status, next_sync_at)
+                VALUES (\(draft.id), \(draft.tenantID), \(draft.provider), \(draft.name), \(try JSONColumn.text(draft.config))::jsonb,
+                        \(draft.streams), \(draft.syncFrequencyMinutes), \(draft.status.rawValue),
+                        CASE WHEN \(draft.status.rawValue) = 'active' THEN now() END)
+                """)
+            if let credential {
+                try await connection.upsertCredential(tenantID: draft.tenantID, integrationID: draft.id, credential)
+            }
+            try await connection.appendActivity(
+                ActivityDraft(
+                    tenantID: draft.tenantID, actor: actor, action: "integration.created", integrationID: draft.id,
+                    details: [
+                        "provider": .string(draft.provider), "name": .string(draft.name),
+                        "streams": .array(draft.streams.map(JSONValue.string)), "status": .string(draft.status.rawValue),
+                        "credential_type": credential.map { .string($0.type) } ?? .null,
+                    ]))
+            return try await connection.integration(tenantID: draft.tenantID, id: draft.id)
+        }
+    }
+
+    func integration(tenantID: UUID, id: UUID) async throws -> Integration? {
+        try await read { connection in
+            try await connection.integrationIfExists(tenantID: tenantID, id: id)
+        }
+    }
+
+    func integrations(
+        tenantID: UUID, provider: String?, status: IntegrationStatus?, after: TimeKeyset?, limit: Int
+    ) async throws -> Page<Integration> {
+        let rows = try await read { connection in
+            try await connection.integrationRows(
+                """
+                \(unescaped: Self.integrationSelect)
+                WHERE i.tenant_id = \(tenantID)
+                  AND (\(provider)::text IS NULL OR i.provider = \(provider))
+                  AND (\(status?.rawValue)::text IS NULL OR i.status = \(status?.rawValue))
+                  AND (\(after == nil) OR (i.created_at, i.id) < (\(unescaped: Self.epochPlus)\(after?.micros ?? 0)), \(after?.id)))
+                ORDER BY i.created_at DESC, i.id DESC
+                LIMIT \(limit + 1)
+                """)
+        }
+        return Self.page(rows.map { ($0.0, $0.1, $0.0.id) }, limit: limit)
+    }
+
+    /// Applies `patch`; nil when there is no such integration.
+    func updateIntegration(tenantID: UUID, id: UUID, patch: IntegrationPatch, actor: Actor) async throws -> Integration? {
+        try await write { connection in
+            let configText = try patch.config.map(JSONColumn.text)
+            let updated = try await connection.rows(
+                """
+                UPDATE integrations SET
+                    name = coalesce(\(patch.name), name),
+                    config = coalesce(\(configText)::jsonb, config),
+                    streams = coalesce(\(patch.streams)::text[], streams),
+                    sync_frequency_minutes = coalesce(\(patch.syncFrequencyMinutes), sync_frequency_minutes),
+                    status = coalesce(\(patch.status?.rawValue), status),
+                    next_sync_at = CASE
+                        WHEN \(patch.status?.rawValue) = 'paused' THEN NULL
+                        WHEN \(patch.status?.rawValue) = 'active' AND status <> 'active' THEN now()
+                        ELSE next_sync_at END,
+                    updated_at = now()
+                WHERE tenant_id = \(tenantID) AND id = \(id)
+                RETURNING id
+                """, as: UUID.self)
+            guard !updated.isEmpty else { return nil }
+            try await connection.appendActivity(
+                ActivityDraft(
+                    tenantID: tenantID, actor: actor, action: "integration.updated", integrationID: id,
+                    details: ["changed": .array(patch.changedFields.map(JSONValue.string))]))
+            return try await connection.integration(tenantID: tenantID, id: id)
+        }
+    }
+
+    func deleteIntegration(tenantID: UUID, id: UUID, actor: Actor) async throws -> Bool {
+        try await write { connection in
+            let deleted = try await connection.rows(
+                "DELETE FROM integrations WHERE tenant_id = \(tenantID) AND id = \(id) RETURNING provider, name",
+                as: String.self, String.self)
+            guard let (provider, name) = deleted.first else { return false }
+            try await connection.appendActivity(
+                ActivityDraft(
+                    tenantID: tenantID, actor: actor, action: "integration.deleted", integrationID: id,
+                    details: ["provider": .string(provider), "name": .string(name)]))
+            return true
+        }
+    }
+
+    /// Replaces the credential and, when given, the status; records `action` in the activity log.
+    func replaceCredential(
+        tenantID: UUID, integrationID: UUID, credential: SealedCredential, status: IntegrationStatus?,
+        action: String, actor: Actor
+    ) async throws -> Integration? {
+        try await write { connection in
+            let updated = try await connection.rows(
+                """
+                UPDATE integrations SET
+                    status = coalesce(\(status?.rawValue), status),
+                    next_sync_at = CASE WHEN \(status?.rawValue) = 'active' AND status <> 'active' THEN now() ELSE next_sync_at END,
+                    updated_at = now()
+                WHERE tenant_id = \(tenantID) AND id = \(integrationID)
+                RETURNING id
+                """, as: UUID.self)
+            guard !updated.isEmpty else { return nil }
+            try await connection.upsertCredential(tenantID: tenantID, integrationID: integrationID, credential)
+            try await connection.appendActivity(
+                ActivityDraft(
+                    tenantID: tenantID, actor: actor, action: action, integrationID: integrationID,
+                    details: ["type": .string(credential.type), "fingerprint": .string(credential.fingerprint)]))
+            return try await connection.integration(tenantID: tenantID, id: integrationID)
+        }
+    }
+}
+
+extension StoreConnection {
+    typealias IntegrationRow = (Integration, Int64)
+
+    func integrationRows(_ query: PostgresQuery) async throws -> [IntegrationRow] {
+        try await rows(
+            query,
+            as: UUID.self, UUID.self, String.self, String.self, String.self, [String].self, Int.self, String.self,
+            Date?.self, Date.self, Date.self, String?.self, String?.self, Date?.self, Date?.self, Int64.self
+        ).map { row in
+            let credential = row.11.map { type in
+                CredentialSummary(type: type, fingerprint: row.12 ?? "", expiresAt: row.13, updatedAt: row.14 ?? row.10)
+            }
+            let integration = Integration(
+                id: row.0, tenantID: row.1, provider: row.2, name: row.3, config: try JSONColumn.object(row.4),
+                streams: row.5, syncFrequencyMinutes: row.6, status: IntegrationStatus(rawValue: row.7) ?? .failing,
+                credential: credential, nextSyncAt: row.8, lastSync: nil, createdAt: row.9, updatedAt: row.10)
+            return (integration, row.15)
+        }
+    }
+
+    func integrationIfExists(tenantID: UUID, id: UUID) async throws -> Integration? {
+        try await integrationRows("\(unescaped: Store.integrationSelect) WHERE i.tenant_id = \(tenantID) AND i.id = \(id)").first?.0
+    }
+
+    func integration(tenantID: UUID, id: UUID) async throws -> Integration {
+        guard let integration = try await integrationIfExists(tenantID: tenantID, id: id) else {
+            throw StoreError.failed("integration vanished inside its own transaction")
+        }
+        return integration
+    }
+
+    func upsertCredential(tenantID: UUID, integrationID: UUID, _ credential: SealedCredential) async throws {
+        try await query(
+            """
+            INSERT INTO credentials (integration_id, tenant_id, type, key_id, secret, fingerprint, expires_at, updated_at)
+            VALUES (\(integrationID), \(tenantID), \(credential.type), \(credential.sealed.keyID), \(credential.sealed.box),
+                    \(credential.fingerprint), \(credential.expiresAt), now())
+            ON CONFLICT (integration_id) DO UPDATE SET
+                type = excluded.type, key_id = excluded.key_id, secret = excluded.secret,
+                fingerprint = excluded.fingerprint, expires_at = excluded.expires_at, updated_at = now()
+            """)
+    }
+}

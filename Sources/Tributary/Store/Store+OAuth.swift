@@ -1,0 +1,153 @@
+import Foundation
+import PostgresNIO
+import TributaryConnectors
+
+/// An OAuth client as stored: the secret still sealed.
+struct StoredOAuthApp: Sendable {
+    var provider: String
+    var clientID: String
+    var clientSecret: SealedSecret
+    var scopes: [String]
+    var authorizeURL: String
+    var tokenURL: String
+    var updatedAt: Date
+}
+
+/// A consumed authorization state: which integration it was for, and its sealed PKCE verifier.
+struct ConsumedState: Sendable {
+    var tenantID: UUID
+    var integrationID: UUID
+    var verifier: SealedSecret
+}
+
+/// A credential as stored, for the vault to open.
+struct StoredCredential: Sendable {
+    var tenantID: UUID
+    var integrationID: UUID
+    var type: String
+    var sealed: SealedSecret
+    var expiresAt: Date?
+}
+
+extension Store {
+    func upsertOAuthApp(_ app: StoredOAuthApp) async throws -> StoredOAuthApp {
+        try await write { connection in
+            try await connection.rows(
+                """
+                INSERT INTO oauth_apps (provider, client_id, key_id, client_secret, scopes, authorize_url, token_url, updated_at)
+                VALUES (\(app.provider), \(app.clientID), \(app.clientSecret.keyID), \(app.clientSecret.box), \(app.scopes),
+                        \(app.authorizeURL), \(app.tokenURL), now())
+                ON CONFLICT (provider) DO UPDATE SET
+                    client_id = excluded.client_id, key_id = excluded.key_id, client_secret = excluded.client_secret,
+                    scopes = excluded.scopes, authorize_url = excluded.authorize_url, token_url = excluded.token_url,
+                    updated_at = now()
+                RETURNING updated_at
+                """, as: Date.self
+            ).first.map { updatedAt in
+                var stored = app
+                stored.updatedAt = updatedAt
+                return stored
+            } ?? app
+        }
+    }
+
+    func oauthApp(provider: String) async throws -> StoredOAuthApp? {
+        try await read { connection in
+            try await connection.rows(
+                """
+                SELECT client_id, key_id, client_secret, scopes, authorize_url, token_url, updated_at
+                FROM oauth_apps WHERE provider = \(provider)
+                """, as: String.self, String.self, Data.self, [String].self, String.self, String.self, Date.self
+            ).first.map { row in
+                StoredOAuthApp(
+                    provider: provider, clientID: row.0, clientSecret: SealedSecret(keyID: row.1, box: row.2), scopes: row.3,
+                    authorizeURL: row.4, tokenURL: row.5, updatedAt: row.6)
+            }
+        }
+    }
+
+    func insertOAuthState(stateHash: Data, tenantID: UUID, integrationID: UUID, verifier: SealedSecret, expiresAt: Date) async throws {
+        try await write { connection in
+            // Expired states are of no use to anyone; clear them while here.
+            try await connection.query("DELETE FROM oauth_states WHERE expires_at < now() - interval '1 day'")
+            try await connection.query(
+                """
+                INSERT INTO oauth_states (state_hash, tenant_id, integration_id, key_id, code_verifier, expires_at)
+                VALUES (\(stateHash), \(tenantID), \(integrationID), \(verifier.keyID), \(verifier.box), \(expiresAt))
+                """)
+        }
+    }
+
+    /// Marks the state used and returns it, if it exists, is unused and has not expired; in one
+    /// statement, so two callbacks racing with the same state cannot both succeed.
+    func consumeOAuthState(stateHash: Data) async throws -> ConsumedState? {
+        try await write { connection in
+            try await connection.rows(
+                """
+                UPDATE oauth_states SET used_at = now()
+                WHERE state_hash = \(stateHash) AND used_at IS NULL AND expires_at > now()
+                RETURNING tenant_id, integration_id, key_id, code_verifier
+                """, as: UUID.self, UUID.self, String.self, Data.self
+            ).first.map { ConsumedState(tenantID: $0.0, integrationID: $0.1, verifier: SealedSecret(keyID: $0.2, box: $0.3)) }
+        }
+    }
+
+    func storedCredential(integrationID: UUID) async throws -> StoredCredential? {
+        try await read { connection in
+            try await connection.storedCredential(integrationID: integrationID, lock: false)
+        }
+    }
+}
+
+extension StoreConnection {
+    /// The credential row; with `lock`, held FOR UPDATE until the transaction ends, which is what
+    /// makes one token refresh per integration run at a time across every process.
+    func storedCredential(integrationID: UUID, lock: Bool) async throws -> StoredCredential? {
+        let query: PostgresQuery =
+            lock
+            ? "SELECT tenant_id, type, key_id, secret, expires_at FROM credentials WHERE integration_id = \(integrationID) FOR UPDATE"
+            : "SELECT tenant_id, type, key_id, secret, expires_at FROM credentials WHERE integration_id = \(integrationID)"
+        return try await rows(query, as: UUID.self, String.self, String.self, Data.self, Date?.self).first.map {
+            StoredCredential(
+                tenantID: $0.0, integrationID: integrationID, type: $0.1, sealed: SealedSecret(keyID: $0.2, box: $0.3), expiresAt: $0.4)
+        }
+    }
+
+    /// Writes refreshed tokens into the locked credential row.
+    func updateTokens(integrationID: UUID, sealed: SealedSecret, fingerprint: String, expiresAt: Date?) async throws {
+        try await query(
+            """
+            UPDATE credentials SET key_id = \(sealed.keyID), secret = \(sealed.box), fingerprint = \(fingerprint),
+                expires_at = \(expiresAt), updated_at = now()
+            WHERE integration_id = \(integrationID)
+            """)
+    }
+
+    /// The provider refused the refresh token: the integration needs a person to reconnect it.
+    func markReauthorizationRequired(tenantID: UUID, integrationID: UUID, reason: String) async throws {
+        try await query(
+            """
+            UPDATE integrations SET status = 'reauthorization_required', next_sync_at = NULL, updated_at = now()
+            WHERE id = \(integrationID)
+            """)
+        try await appendActivity(
+            ActivityDraft(
+                tenantID: tenantID, actor: .system, action: "oauth.refresh_failed", integrationID: integrationID,
+                details: ["error": .string(reason)]))
+        try await insertAlert(tenantID: tenantID, integrationID: integrationID, kind: "reauthorization_required")
+    }
+
+    func insertAlert(tenantID: UUID, integrationID: UUID?, kind: String, stream: String? = nil,
+                     observed: Int64? = nil, baseline: Double? = nil, threshold: Double? = nil) async throws {
+        let id = UUID()
+        try await query(
+            """
+            INSERT INTO alerts (id, tenant_id, integration_id, kind, stream, observed, baseline, threshold)
+            VALUES (\(id), \(tenantID), \(integrationID), \(kind), \(stream), \(observed), \(baseline), \(threshold))
+            """)
+        try await appendActivity(
+            ActivityDraft(
+                tenantID: tenantID, actor: .system, action: "alert.raised", integrationID: integrationID,
+                details: ["alert_id": .string(id.lowercased), "kind": .string(kind)]))
+    }
+}

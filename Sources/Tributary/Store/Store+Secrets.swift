@@ -1,0 +1,91 @@
+import Foundation
+import PostgresNIO
+
+/// Every table column that holds a sealed secret, and how its owner is named, so the key check
+/// and `keys rotate` cover them all from one list.
+struct SecretColumn: Sendable {
+    var table: String
+    var keyColumn: String
+    var secretColumn: String
+    /// Selects (row id as text, tenant id or null, owner id as text).
+    var ownerColumns: String
+    /// The row's id as text, matching the first of `ownerColumns`.
+    var idColumn: String
+    var owner: @Sendable (_ tenantID: UUID?, _ ownerID: String) -> SecretOwner?
+
+    static let all: [SecretColumn] = [
+        SecretColumn(
+            table: "credentials", keyColumn: "key_id", secretColumn: "secret",
+            ownerColumns: "integration_id::text, tenant_id, integration_id::text", idColumn: "integration_id::text",
+            owner: { tenant, owner in
+                guard let tenant, let integration = UUID(uuidString: owner) else { return nil }
+                return .credential(tenantID: tenant, integrationID: integration)
+            }),
+        SecretColumn(
+            table: "oauth_apps", keyColumn: "key_id", secretColumn: "client_secret",
+            ownerColumns: "provider, NULL::uuid, provider", idColumn: "provider",
+            owner: { _, provider in .oauthClientSecret(provider: provider) }),
+        SecretColumn(
+            table: "oauth_states", keyColumn: "key_id", secretColumn: "code_verifier",
+            ownerColumns: "encode(state_hash, 'hex'), tenant_id, integration_id::text", idColumn: "encode(state_hash, 'hex')",
+            owner: { tenant, owner in
+                guard let tenant, let integration = UUID(uuidString: owner) else { return nil }
+                return .pkceVerifier(tenantID: tenant, integrationID: integration)
+            }),
+    ]
+}
+
+/// One sealed secret found by a rotation scan.
+struct SealedRow: Sendable {
+    var id: String
+    var owner: SecretOwner?
+    var sealed: SealedSecret
+}
+
+extension Store {
+    /// Every key id some stored secret is sealed with.
+    func storedKeyIDs() async throws -> Set<String> {
+        try await read { connection in
+            var ids = Set<String>()
+            for column in SecretColumn.all {
+                for id in try await connection.rows(
+                    "SELECT DISTINCT \(unescaped: column.keyColumn) FROM \(unescaped: column.table)", as: String.self)
+                {
+                    ids.insert(id)
+                }
+            }
+            return ids
+        }
+    }
+
+    /// Up to `limit` secrets of `column` not sealed with `keyID`.
+    func secrets(in column: SecretColumn, notSealedWith keyID: String, limit: Int) async throws -> [SealedRow] {
+        try await read { connection in
+            try await connection.rows(
+                """
+                SELECT \(unescaped: column.ownerColumns), \(unescaped: column.keyColumn), \(unescaped: column.secretColumn)
+                FROM \(unescaped: column.table)
+                WHERE \(unescaped: column.keyColumn) <> \(keyID)
+                LIMIT \(limit)
+                """, as: String.self, UUID?.self, String.self, String.self, Data.self
+            ).map { row in
+                SealedRow(id: row.0, owner: column.owner(row.1, row.2), sealed: SealedSecret(keyID: row.3, box: row.4))
+            }
+        }
+    }
+
+    /// Replaces one secret, only if it still holds what the scan read (a concurrent writer wins).
+    func replaceSecret(in column: SecretColumn, id: String, old: SealedSecret, new: SealedSecret) async throws -> Bool {
+        try await write { connection in
+            !(try await connection.rows(
+                """
+                UPDATE \(unescaped: column.table)
+                SET \(unescaped: column.keyColumn) = \(new.keyID), \(unescaped: column.secretColumn) = \(new.box)
+                WHERE \(unescaped: column.idColumn) = \(id) AND \(unescaped: column.keyColumn) = \(old.keyID)
+                  AND \(unescaped: column.secretColumn) = \(old.box)
+                RETURNING 1
+                """, as: Int.self
+            ).isEmpty)
+        }
+    }
+}

@@ -1,0 +1,21 @@
+/// Keap (formerly Infusionsoft) REST API v1, with a service account key or OAuth.
+public enum KeapProvider {
+    public static let baseURL = "https://api.infusionsoft.com/crm/rest"
+
+    public static let descriptor = ProviderDescriptor(
+        id: "keap",
+        name: "Keap",
+        authTypes: [.apiKey, .oauth2],
+        streams: [
+            StreamDescriptor(name: "emails", syncMode: .incremental, primaryKey: ["id"], cursorField: "sent_date"),
+            StreamDescriptor(name: "contacts", syncMode: .incremental, primaryKey: ["id"], cursorField: "last_updated"),
+        ],
+        configSchema: ProviderDescriptor.httpConfigSchema(defaultBaseURL: baseURL),
+        defaultBaseURL: baseURL,
+        oauth: OAuthSpec(
+            authorizeURL: "https://accounts.infusionsoft.com/app/oauth/authorize",
+            tokenURL: "https://api.infusionsoft.com/token",
+            clientAuthentication: .body,
+            defaultScopes: ["full"])
+    )
+}
