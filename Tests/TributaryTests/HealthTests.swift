@@ -67,7 +67,7 @@ struct HealthTests {
             let demo = try #require(providers.first { $0["id"] as? String == "demo" })
             #expect(demo["auth_types"] as? [String] == ["none"])
             let streams = try #require(demo["streams"] as? [[String: Any]])
-            #expect(streams.map { $0["name"] as? String } == ["contacts", "events"])
+            #expect(streams.map { $0["name"] as? String } == ["contacts", "events", "lists"])
             #expect(streams.first?["primary_key"] as? [String] == ["id"])
             #expect(streams.first?["sync_mode"] as? String == "incremental")
             #expect((demo["config_schema"] as? [String: Any])?["type"] as? String == "object")

@@ -13,7 +13,7 @@ struct IntegrationsTests {
             let reply = try await client.send(.post, "/v1/tenants/\(tenant)/integrations", json: #"{"provider":"demo","name":"Demo"}"#)
             #expect(reply.status == .created)
             #expect(reply.json["status"] as? String == "active")
-            #expect(reply.json["streams"] as? [String] == ["contacts", "events"])
+            #expect(reply.json["streams"] as? [String] == ["contacts", "events", "lists"])
             #expect(reply.json["sync_frequency_minutes"] as? Int == 360)
             #expect(reply.json["credential"] is NSNull)
             #expect(reply.json["last_sync"] is NSNull)

@@ -7,6 +7,7 @@ struct IntegrationsController {
     let store: Store
     let vault: CredentialVault
     let catalog: ProviderCatalog
+    let maxAttempts: Int
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         let routes = RouteCollection(context: AuthenticatedContext.self)
@@ -80,7 +81,7 @@ struct IntegrationsController {
 
         let draft = IntegrationDraft(
             id: UUID(), tenantID: tenantID, provider: provider.id, name: name, config: config, streams: streams,
-            syncFrequencyMinutes: frequency, status: status)
+            syncFrequencyMinutes: frequency, status: status, maxAttempts: maxAttempts)
         let sealed = try secret.map { try vault.seal($0, tenantID: tenantID, integrationID: draft.id) }
         let integration = try await store.createIntegration(draft, credential: sealed, actor: context.caller.actor)
         context.logger.info("integration created", metadata: ["integration_id": "\(integration.id.lowercased)", "provider": "\(provider.id)"])

@@ -73,7 +73,7 @@ enum PageCursor {
             guard let micros = Int64(parts[1]), let id = UUID(uuidString: String(parts[2])) else { return nil }
             return .time(TimeKeyset(micros: micros, id: id))
         case ("s", 2):
-            guard let value = Int64(parts[1]), value > 0 else { return nil }
+            guard let value = Int64(parts[1]), value >= 0 else { return nil }
             return .sequence(value)
         default:
             return nil

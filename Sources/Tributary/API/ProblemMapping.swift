@@ -103,13 +103,6 @@ extension APIError {
             case requestID = "request_id"
         }
 
-        struct ExtensionKey: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(type, forKey: .type)
@@ -118,9 +111,9 @@ extension APIError {
             try container.encode(detail, forKey: .detail)
             try container.encodeIfPresent(requestID, forKey: .requestID)
             try container.encodeIfPresent(errors, forKey: .errors)
-            var extra = encoder.container(keyedBy: ExtensionKey.self)
+            var extra = encoder.container(keyedBy: AnyKey.self)
             for (key, value) in extensions.sorted(by: { $0.key < $1.key }) {
-                try extra.encode(value, forKey: ExtensionKey(stringValue: key))
+                try extra.encode(value, forKey: AnyKey(stringValue: key))
             }
         }
     }

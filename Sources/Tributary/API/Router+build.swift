@@ -11,6 +11,7 @@ struct RouterDependencies: Sendable {
     var adminToken: String
     var vault: CredentialVault
     var oauthFlow: OAuthFlow
+    var worker: WorkerSettings
 }
 
 func buildRouter(_ dependencies: RouterDependencies) -> Router<AppRequestContext> {
@@ -26,9 +27,19 @@ func buildRouter(_ dependencies: RouterDependencies) -> Router<AppRequestContext
     v1.addRoutes(APIKeysController(store: dependencies.store).endpoints, atPath: "tenants/:tenant_id/api-keys")
     v1.addRoutes(ActivityController(store: dependencies.store).endpoints, atPath: "tenants/:tenant_id/activity")
     v1.addRoutes(ProvidersController(catalog: dependencies.catalog).endpoints, atPath: "providers")
+    let integrations = IntegrationsController(
+        store: dependencies.store, vault: dependencies.vault, catalog: dependencies.catalog,
+        maxAttempts: dependencies.worker.maxAttempts)
+    v1.addRoutes(integrations.endpoints, atPath: "tenants/:tenant_id/integrations")
+    let factory = ConnectorFactory(
+        store: dependencies.store, vault: dependencies.vault,
+        refresher: TokenRefresher(store: dependencies.store, flow: dependencies.oauthFlow), registry: ConnectorRegistry())
+    let syncs = SyncsController(
+        store: dependencies.store, integrations: integrations, factory: factory, maxAttempts: dependencies.worker.maxAttempts)
+    v1.addRoutes(syncs.endpoints, atPath: "tenants/:tenant_id/integrations/:integration_id")
     v1.addRoutes(
-        IntegrationsController(store: dependencies.store, vault: dependencies.vault, catalog: dependencies.catalog).endpoints,
-        atPath: "tenants/:tenant_id/integrations")
+        RecordsController(store: dependencies.store, integrations: integrations).endpoints,
+        atPath: "tenants/:tenant_id/integrations/:integration_id")
     let oauth = OAuthController(store: dependencies.store, flow: dependencies.oauthFlow, catalog: dependencies.catalog)
     v1.addRoutes(oauth.endpoints)
     router.addRoutes(oauth.callback)

@@ -15,6 +15,9 @@ public struct AppConfig: Sendable {
     public var smtpFrom: String
     public var logLevel: Logger.Level
     public var migrationsDirectory: String?
+    public var worker: WorkerSettings
+    /// What a run-task child needs of this configuration, as environment variables.
+    public var childEnvironment: [String: String]
 
     /// Reads the configuration; throws a `ConfigError` naming each missing or malformed setting.
     public init(reader: ConfigReader, requireAdminToken: Bool = true, requireKeys: Bool = true) throws(ConfigError) {
@@ -64,6 +67,8 @@ public struct AppConfig: Sendable {
             problems.append("TRIBUTARY_PUBLIC_URL must be an http or https URL")
         }
 
+        let worker = WorkerSettings(reader: reader, problems: &problems)
+
         guard problems.isEmpty, let database, let logLevel else {
             throw ConfigError(problems: problems)
         }
@@ -77,6 +82,15 @@ public struct AppConfig: Sendable {
         self.smtpFrom = reader.string(forKey: "tributary.smtp.from") ?? "tributary@localhost"
         self.logLevel = logLevel
         self.migrationsDirectory = reader.string(forKey: "tributary.migrations.dir")
+        self.worker = worker
+        var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "TMPDIR", "LANG"].contains($0.key) }
+        environment["DATABASE_URL"] = databaseURL
+        environment["TRIBUTARY_ENCRYPTION_KEYS"] = reader.string(forKey: "tributary.encryption.keys", isSecret: true)
+        environment["TRIBUTARY_PUBLIC_URL"] = self.publicURL
+        environment["LOG_LEVEL"] = levelText
+        environment["TRIBUTARY_RUN_MEMORY_MB"] = String(worker.memoryLimitMB)
+        environment["TRIBUTARY_LEASE_SECONDS"] = String(worker.leaseSeconds)
+        self.childEnvironment = environment
     }
 }
 

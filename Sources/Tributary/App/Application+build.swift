@@ -26,11 +26,14 @@ public func buildApplication(
     let router = buildRouter(
         RouterDependencies(
             store: store, migrator: migrator, registry: registry, catalog: catalog, adminToken: config.adminToken,
-            vault: vault, oauthFlow: flow))
+            vault: vault, oauthFlow: flow, worker: config.worker))
 
     var services: [any Service] = [postgres]
     if runWorker {
-        services.append(Worker(store: store, logger: logger))
+        services.append(
+            Worker(
+                store: store, settings: config.worker, childEnvironment: config.childEnvironment, logger: logger,
+                beforeStart: { try await migrator.migrate() }))
     }
     var app = Application(
         router: router,
@@ -67,7 +70,7 @@ public func runWorker(config: AppConfig, logger: Logger) async throws {
     let migrator = try Migrator(client: postgres, directory: directory, logger: logger)
     guard let keyRing = config.keyRing else { throw VaultError.badKeyRing("no key given") }
     let worker = Worker(
-        store: store, logger: logger,
+        store: store, settings: config.worker, childEnvironment: config.childEnvironment, logger: logger,
         beforeStart: {
             try await migrator.migrate()
             try await checkStoredKeys(store: store, keyRing: keyRing)

@@ -11,6 +11,7 @@ struct IntegrationDraft: Sendable {
     var streams: [String]
     var syncFrequencyMinutes: Int
     var status: IntegrationStatus
+    var maxAttempts: Int
 }
 
 /// A validated change to an integration; nil fields stay as they are.

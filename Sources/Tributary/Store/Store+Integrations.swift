@@ -6,8 +6,17 @@ extension Store {
     static let integrationSelect = """
         SELECT i.id, i.tenant_id, i.provider, i.name, i.config::text, i.streams, i.sync_frequency_minutes, i.status,
                i.next_sync_at, i.created_at, i.updated_at, c.type, c.fingerprint, c.expires_at, c.updated_at,
-               (extract(epoch FROM i.created_at) * 1000000)::bigint
-        FROM integrations i LEFT JOIN credentials c ON c.integration_id = i.id
+               (extract(epoch FROM i.created_at) * 1000000)::bigint,
+               CASE WHEN lr.id IS NULL THEN NULL ELSE json_build_object(
+                   'id', lr.id, 'status', lr.status, 'trigger', lr.trigger, 'attempt', lr.attempt,
+                   'started_at', to_char(lr.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   'finished_at', to_char(lr.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   'records_total', lr.records_total, 'streams', lr.stream_stats,
+                   'error', CASE WHEN lr.error_code IS NULL THEN NULL
+                                 ELSE json_build_object('code', lr.error_code, 'message', lr.error_message) END)::text END
+        FROM integrations i
+        LEFT JOIN credentials c ON c.integration_id = i.id
+        LEFT JOIN sync_runs lr ON lr.id = i.last_run_id
         """
 
     func createIntegration(_ draft: IntegrationDraft, credential: SealedCredential?, actor: Actor) async throws -> Integration {
@@ -21,6 +30,12 @@ extension Store {
                 """)
             if let credential {
                 try await connection.upsertCredential(tenantID: draft.tenantID, integrationID: draft.id, credential)
+            }
+            if draft.status == .active {
+                // The first, historical sync is queued at once.
+                _ = try await connection.insertRun(
+                    tenantID: draft.tenantID, integrationID: draft.id, provider: draft.provider, trigger: .initial,
+                    streams: draft.streams, fullResync: false, maxAttempts: draft.maxAttempts)
             }
             try await connection.appendActivity(
                 ActivityDraft(
@@ -93,6 +108,8 @@ extension Store {
                 "DELETE FROM integrations WHERE tenant_id = \(tenantID) AND id = \(id) RETURNING provider, name",
                 as: String.self, String.self)
             guard let (provider, name) = deleted.first else { return false }
+            // Records carry no foreign key (see migration 0003): they go here, with their integration.
+            try await connection.query("DELETE FROM records WHERE integration_id = \(id)")
             try await connection.appendActivity(
                 ActivityDraft(
                     tenantID: tenantID, actor: actor, action: "integration.deleted", integrationID: id,
@@ -134,7 +151,7 @@ extension StoreConnection {
         try await rows(
             query,
             as: UUID.self, UUID.self, String.self, String.self, String.self, [String].self, Int.self, String.self,
-            Date?.self, Date.self, Date.self, String?.self, String?.self, Date?.self, Date?.self, Int64.self
+            Date?.self, Date.self, Date.self, String?.self, String?.self, Date?.self, Date?.self, Int64.self, String?.self
         ).map { row in
             let credential = row.11.map { type in
                 CredentialSummary(type: type, fingerprint: row.12 ?? "", expiresAt: row.13, updatedAt: row.14 ?? row.10)
@@ -142,7 +159,9 @@ extension StoreConnection {
             let integration = Integration(
                 id: row.0, tenantID: row.1, provider: row.2, name: row.3, config: try JSONColumn.object(row.4),
                 streams: row.5, syncFrequencyMinutes: row.6, status: IntegrationStatus(rawValue: row.7) ?? .failing,
-                credential: credential, nextSyncAt: row.8, lastSync: nil, createdAt: row.9, updatedAt: row.10)
+                credential: credential, nextSyncAt: row.8,
+                lastSync: try row.16.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) },
+                createdAt: row.9, updatedAt: row.10)
             return (integration, row.15)
         }
     }

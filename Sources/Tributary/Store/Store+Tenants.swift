@@ -65,6 +65,7 @@ extension Store {
     /// Deletes the tenant and, through the foreign keys, everything it owns.
     func deleteTenant(id: UUID) async throws -> Bool {
         try await write { connection in
+            try await connection.query("DELETE FROM records WHERE tenant_id = \(id)")
             let deleted = try await connection.rows(
                 "DELETE FROM tenants WHERE id = \(id) RETURNING id", as: UUID.self)
             return !deleted.isEmpty

@@ -1,17 +1,35 @@
 import Logging
 import ServiceLifecycle
 
-/// The scheduler and sync supervisor. It starts, runs its loops until graceful shutdown, and stops.
+/// The scheduler and the sync supervisor: `tributary worker`, or inside `serve --worker`.
 struct Worker: Service {
     let store: Store
+    let settings: WorkerSettings
+    let childEnvironment: [String: String]
     let logger: Logger
     var beforeStart: (@Sendable () async throws -> Void)? = nil
 
     func run() async throws {
         try await beforeStart?()
-        logger.info("worker started")
-        // Nothing is scheduled yet: wait for the shutdown signal.
-        try? await gracefulShutdown()
+        logger.info("worker started", metadata: ["concurrency": "\(settings.concurrency)"])
+        let supervisor = Supervisor(store: store, settings: settings, childEnvironment: childEnvironment, logger: logger)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await scheduleLoop() }
+            group.addTask { await supervisor.run() }
+        }
         logger.info("worker stopped")
+    }
+
+    /// Queues what is due, every `schedulerInterval`; any number of workers may do this at once.
+    private func scheduleLoop() async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let queued = try await store.enqueueDue(limit: 500, maxAttempts: settings.maxAttempts)
+                if queued > 0 { logger.info("scheduled runs", metadata: ["queued": "\(queued)"]) }
+            } catch {
+                logger.warning("scheduler could not queue runs", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: settings.schedulerInterval)
+        }
     }
 }

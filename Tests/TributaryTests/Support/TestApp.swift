@@ -33,14 +33,27 @@ struct TestApp {
     }
 
     /// Builds the app on a new database and runs `body` against it.
+    /// Fast settings for tests that run syncs: short leases, polls and backoffs.
+    static var workerSettings: [AbsoluteConfigKey: ConfigValue] {
+        [
+            "tributary.poll.interval.ms": "50",
+            "tributary.scheduler.interval.ms": "200",
+            "tributary.lease.seconds": "3",
+            "tributary.retry.base.ms": "200",
+            "tributary.run.task.binary": .init(.string(ChildProcess.binary.path), isSecret: false),
+            "tributary.worker.concurrency": "4",
+            "log.level": "warning",
+        ]
+    }
+
     static func run<T: Sendable>(
         logs: LogCapture? = nil, extra: [AbsoluteConfigKey: ConfigValue] = [:], database: TestDatabase? = nil,
-        _ body: @Sendable (TestClient) async throws -> T
+        worker: Bool = false, _ body: @Sendable (TestClient) async throws -> T
     ) async throws -> T {
         let database = if let database { database } else { try await TestDatabase.create() }
-        let config = try config(database: database, extra: extra)
+        let config = try config(database: database, extra: workerSettings.merging(extra) { _, new in new })
         let logger = logs?.logger ?? testLogger
-        let app = try buildApplication(config: config, logger: logger)
+        let app = try buildApplication(config: config, logger: logger, runWorker: worker)
         return try await app.test(.router) { client in
             try await body(TestClient(client: client, database: database, config: config, logger: logger))
         }
@@ -133,5 +146,42 @@ struct ListOf<Item: Decodable>: Decodable {
     enum CodingKeys: String, CodingKey {
         case data
         case nextCursor = "next_cursor"
+    }
+}
+
+extension TestClient {
+    /// Polls the integration's runs until `runID` (or the newest run) has ended; returns it.
+    func waitForRun(tenant: String, integration: String, runID: String? = nil, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let path = "/v1/tenants/\(tenant)/integrations/\(integration)/syncs"
+            let run: [String: Any]?
+            if let runID {
+                run = try await send(.get, "\(path)/\(runID)").json
+            } else {
+                run = (try await send(.get, path).json["data"] as? [[String: Any]])?.first
+            }
+            if let run, let status = run["status"] as? String, ["succeeded", "failed", "cancelled"].contains(status) {
+                return run
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestSetupError("run did not finish within \(timeout)")
+    }
+
+    /// Every record of the integration, read page by page; and the cursor after the last one.
+    func allRecords(tenant: String, integration: String, stream: String? = nil, from cursor: String? = nil, limit: Int = 200) async throws -> (records: [[String: Any]], cursor: String?) {
+        var records: [[String: Any]] = []
+        var cursor = cursor
+        while true {
+            var query = "limit=\(limit)"
+            if let stream { query += "&stream=\(stream)" }
+            if let cursor { query += "&cursor=\(cursor)" }
+            let page = try await send(.get, "/v1/tenants/\(tenant)/integrations/\(integration)/records?\(query)")
+            guard page.status == .ok else { throw TestSetupError("records answered \(page.status)") }
+            records += page.json["data"] as? [[String: Any]] ?? []
+            cursor = page.json["next_cursor"] as? String
+            if page.json["has_more"] as? Bool != true { return (records, cursor) }
+        }
     }
 }

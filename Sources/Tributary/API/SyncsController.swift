@@ -1,0 +1,155 @@
+import Foundation
+import Hummingbird
+import TributaryConnectors
+
+/// `…/integrations/{integration_id}/syncs`, `/state` and `/check`: running syncs and their checkpoints.
+struct SyncsController {
+    let store: Store
+    let integrations: IntegrationsController
+    let factory: ConnectorFactory
+    let maxAttempts: Int
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.post("syncs", use: start)
+        routes.get("syncs", use: list)
+        routes.get("syncs/:run_id", use: show)
+        routes.post("syncs/:run_id/cancel", use: cancel)
+        routes.post("check", use: check)
+        routes.get("state", use: state)
+        routes.delete("state", use: resetState)
+        return routes
+    }
+
+    struct StartBody: Decodable {
+        var streams: [String]?
+        var fullResync: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case streams
+            case fullResync = "full_resync"
+        }
+    }
+
+    @Sendable func start(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<SyncRun> {
+        let integration = try await integrations.integration(context)
+        let hasBody = (request.headers[.contentLength].flatMap(Int.init) ?? 0) > 0 || request.headers[.transferEncoding] != nil
+        let body = hasBody ? try await request.decodeJSON(as: StartBody.self, context: context) : StartBody()
+        guard let provider = integrations.catalog.provider(id: integration.provider) else { throw APIError.notFound("no such integration") }
+        var validator = Validator()
+        var streams = integration.streams
+        if let requested = body.streams {
+            if let valid = validator.streams(requested, provider: provider) {
+                for (index, name) in valid.enumerated() where !integration.streams.contains(name) {
+                    validator.fail("streams[\(index)]", "is not one of the integration's streams: \(integration.streams.joined(separator: ", "))")
+                }
+                streams = valid
+            }
+        }
+        try validator.check()
+        guard [.active, .failing, .paused].contains(integration.status) else {
+            throw APIError.conflict("the integration is \(integration.status.rawValue): connect it before syncing")
+        }
+        switch try await store.enqueueRun(
+            integration: integration, trigger: .manual, streams: streams, fullResync: body.fullResync ?? false,
+            maxAttempts: maxAttempts, actor: context.caller.actor)
+        {
+        case .success(let run):
+            let path = "/v1/tenants/\(integration.tenantID.lowercased)/integrations/\(integration.id.lowercased)/syncs/\(run.id.lowercased)"
+            return JSONResponse(run, status: .accepted, headers: [.location: path])
+        case .failure(let active):
+            throw APIError.conflict(
+                "a run is already queued or running for this integration",
+                extensions: ["run_id": active.runID.map { .string($0.lowercased) } ?? .null])
+        }
+    }
+
+    @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<ListBody<SyncRun>> {
+        let integration = try await integrations.integration(context)
+        let query = try ListQuery(request)
+        return JSONResponse(
+            ListBody(try await store.runs(tenantID: integration.tenantID, integrationID: integration.id, after: try query.timeKeyset(), limit: query.limit)))
+    }
+
+    @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<SyncRun> {
+        let integration = try await integrations.integration(context)
+        let runID = try context.uuidParameter("run_id", "run")
+        guard let run = try await store.run(tenantID: integration.tenantID, integrationID: integration.id, runID: runID) else {
+            throw APIError.notFound("no such run")
+        }
+        return JSONResponse(run)
+    }
+
+    @Sendable func cancel(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<SyncRun> {
+        let integration = try await integrations.integration(context)
+        let runID = try context.uuidParameter("run_id", "run")
+        guard let run = try await store.cancelRun(
+            tenantID: integration.tenantID, integrationID: integration.id, runID: runID, actor: context.caller.actor)
+        else { throw APIError.notFound("no such run") }
+        if run.status.isFinished && run.status != .cancelled {
+            throw APIError.conflict("the run already ended: \(run.status.rawValue)")
+        }
+        return JSONResponse(run, status: .accepted)
+    }
+
+    struct CheckResult: Encodable, Sendable {
+        var ok: Bool
+        var error: RunError?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyKey.self)
+            try container.encode(ok, forKey: AnyKey(stringValue: "ok"))
+            if let error { try container.encode(error, forKey: AnyKey(stringValue: "error")) }
+        }
+    }
+
+    /// One real call to the provider: does the credential (and config) work?
+    @Sendable func check(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<CheckResult> {
+        let integration = try await integrations.integration(context)
+        do {
+            let (connector, _) = try await factory.connector(for: integration, logger: context.logger)
+            try await connector.check()
+            return JSONResponse(CheckResult(ok: true))
+        } catch let error as ConnectorError {
+            return JSONResponse(CheckResult(ok: false, error: RunError(code: error.code, message: error.message)))
+        }
+    }
+
+    struct StateBody: Encodable, Sendable {
+        var states: [StreamState]
+
+        struct Entry: Encodable {
+            var cursor: JSONValue?
+            var updatedAt: Date
+
+            enum CodingKeys: String, CodingKey {
+                case cursor
+                case updatedAt = "updated_at"
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(cursor, forKey: .cursor)
+                try container.encode(updatedAt, forKey: .updatedAt)
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyKey.self)
+            let streams = Dictionary(uniqueKeysWithValues: states.map { ($0.stream, Entry(cursor: $0.cursor, updatedAt: $0.updatedAt)) })
+            try container.encode(streams, forKey: AnyKey(stringValue: "streams"))
+        }
+    }
+
+    @Sendable func state(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<StateBody> {
+        let integration = try await integrations.integration(context)
+        return JSONResponse(StateBody(states: try await store.states(integrationID: integration.id)))
+    }
+
+    @Sendable func resetState(_ request: Request, context: AuthenticatedContext) async throws -> Response {
+        let integration = try await integrations.integration(context)
+        let stream = try integration.streamParameter(request)
+        try await store.resetState(tenantID: integration.tenantID, integrationID: integration.id, stream: stream, actor: context.caller.actor)
+        return Response(status: .noContent)
+    }
+}

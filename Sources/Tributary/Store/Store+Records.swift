@@ -1,0 +1,65 @@
+import Foundation
+import PostgresNIO
+import TributaryConnectors
+
+/// A stored record as the records API shows it; `data` is the provider's JSON text, verbatim.
+struct StoredRecord: Sendable {
+    var seq: Int64
+    var stream: String
+    var id: String
+    var data: String
+    var deleted: Bool
+    var firstSeenAt: Date
+    var lastModifiedAt: Date
+}
+
+/// A stream's checkpoint.
+struct StreamState: Sendable {
+    var stream: String
+    var cursor: JSONValue?
+    var updatedAt: Date
+}
+
+extension Store {
+    /// Records changed after `afterSeq`, oldest change first.
+    func records(
+        integrationID: UUID, stream: String?, afterSeq: Int64, modifiedAfter: Date?, limit: Int
+    ) async throws -> [StoredRecord] {
+        try await read { connection in
+            try await connection.rows(
+                """
+                SELECT seq, stream, record_id, data::text, deleted, first_seen_at, last_modified_at FROM records
+                WHERE integration_id = \(integrationID) AND seq > \(afterSeq)
+                  AND (\(stream)::text IS NULL OR stream = \(stream))
+                  AND (\(modifiedAfter)::timestamptz IS NULL OR last_modified_at > \(modifiedAfter))
+                ORDER BY seq
+                LIMIT \(limit)
+                """, as: Int64.self, String.self, String.self, String.self, Bool.self, Date.self, Date.self
+            ).map { StoredRecord(seq: $0.0, stream: $0.1, id: $0.2, data: $0.3, deleted: $0.4, firstSeenAt: $0.5, lastModifiedAt: $0.6) }
+        }
+    }
+
+    func states(integrationID: UUID) async throws -> [StreamState] {
+        try await read { connection in
+            try await connection.rows(
+                "SELECT stream, cursor::text, updated_at FROM sync_state WHERE integration_id = \(integrationID) ORDER BY stream",
+                as: String.self, String?.self, Date.self
+            ).map { row in
+                StreamState(
+                    stream: row.0, cursor: try row.1.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }, updatedAt: row.2)
+            }
+        }
+    }
+
+    /// Forgets checkpoints (of one stream, or all): the next run reads history again.
+    func resetState(tenantID: UUID, integrationID: UUID, stream: String?, actor: Actor) async throws {
+        try await write { connection in
+            try await connection.query(
+                "DELETE FROM sync_state WHERE integration_id = \(integrationID) AND (\(stream)::text IS NULL OR stream = \(stream))")
+            try await connection.appendActivity(
+                ActivityDraft(
+                    tenantID: tenantID, actor: actor, action: "state.reset", integrationID: integrationID,
+                    details: ["stream": stream.map(JSONValue.string) ?? .null]))
+        }
+    }
+}

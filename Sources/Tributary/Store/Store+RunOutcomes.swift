@@ -1,0 +1,171 @@
+import Foundation
+import PostgresNIO
+import TributaryConnectors
+
+/// How a failed attempt ended for the run.
+enum FailOutcome: Sendable, Equatable {
+    /// Queued again, to be claimed after its backoff.
+    case retrying(attempt: Int)
+    case failed
+    /// The run was not ours (any more) to fail.
+    case notOwned
+}
+
+extension Store {
+    /// Integrations whose runs fail this many times in a row are marked `failing`.
+    static let failingAfter = 3
+
+    /// Marks the run succeeded (the run-task does this itself, after its last batch).
+    func completeRun(runID: UUID, owner: String) async throws -> Bool {
+        try await write { connection in
+            guard let run = try await connection.runs(
+                """
+                WITH done AS (
+                    UPDATE sync_runs SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+                        error_code = NULL, error_message = NULL
+                    WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running'
+                    RETURNING *
+                )
+                SELECT \(unescaped: Self.runColumns) FROM done r
+                """
+            ).first?.0 else { return false }
+            try await connection.query(
+                """
+                UPDATE integrations SET consecutive_failures = 0, last_run_id = \(runID),
+                    status = CASE WHEN status = 'failing' THEN 'active' ELSE status END,
+                    next_sync_at = CASE WHEN status IN ('active', 'failing')
+                        THEN now() + interval '1 minute' * sync_frequency_minutes ELSE next_sync_at END,
+                    updated_at = now()
+                WHERE id = \(run.integrationID)
+                """)
+            try await connection.appendActivity(
+                ActivityDraft(
+                    tenantID: run.tenantID, actor: .system, action: "sync.succeeded", integrationID: run.integrationID,
+                    details: Self.runDetails(run)))
+            return true
+        }
+    }
+
+    /// Ends an attempt that failed: queued again after `backoff` while attempts remain and the
+    /// error may pass, else failed for good. `owner` nil reclaims a run whose lease lapsed.
+    func failRun(runID: UUID, owner: String?, error: RunError, retryable: Bool, backoff: Duration) async throws -> FailOutcome {
+        try await write { connection in
+            let locked = try await connection.rows(
+                """
+                SELECT attempt, max_attempts, coalesce(lease_owner, '') FROM sync_runs
+                WHERE id = \(runID) AND status = 'running' FOR UPDATE
+                """, as: Int.self, Int.self, String.self)
+            guard let (attempt, maxAttempts, leaseOwner) = locked.first, owner == nil || owner == leaseOwner else { return .notOwned }
+            if retryable && attempt < maxAttempts {
+                let millis = Int(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000)
+                try await connection.query(
+                    """
+                    UPDATE sync_runs SET status = 'queued', attempt = attempt + 1, lease_owner = NULL, lease_expires_at = NULL,
+                        task_pid = NULL, not_before = now() + interval '1 millisecond' * \(millis),
+                        error_code = \(error.code), error_message = \(error.message)
+                    WHERE id = \(runID)
+                    """)
+                return .retrying(attempt: attempt + 1)
+            }
+            guard let run = try await connection.runs(
+                """
+                WITH done AS (
+                    UPDATE sync_runs SET status = 'failed', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+                        error_code = \(error.code), error_message = \(error.message)
+                    WHERE id = \(runID) RETURNING *
+                )
+                SELECT \(unescaped: Self.runColumns) FROM done r
+                """
+            ).first?.0 else { return .notOwned }
+            try await connection.query(
+                """
+                UPDATE integrations SET consecutive_failures = consecutive_failures + 1, last_run_id = \(runID),
+                    status = CASE WHEN status = 'active' AND consecutive_failures + 1 >= \(Self.failingAfter) THEN 'failing' ELSE status END,
+                    next_sync_at = CASE WHEN status IN ('active', 'failing')
+                        THEN now() + interval '1 minute' * sync_frequency_minutes ELSE next_sync_at END,
+                    updated_at = now()
+                WHERE id = \(run.integrationID)
+                """)
+            var details = Self.runDetails(run)
+            details["error"] = ["code": .string(error.code), "message": .string(error.message)]
+            try await connection.appendActivity(
+                ActivityDraft(tenantID: run.tenantID, actor: .system, action: "sync.failed", integrationID: run.integrationID, details: details))
+            return .failed
+        }
+    }
+
+    /// Cancels a run: a queued one at once, a running one by asking its worker to stop the
+    /// run-task. Nil when there is no such run; the run as it now stands otherwise.
+    func cancelRun(tenantID: UUID, integrationID: UUID, runID: UUID, actor: Actor) async throws -> SyncRun? {
+        try await write { connection in
+            let updated = try await connection.runs(
+                """
+                WITH changed AS (
+                    UPDATE sync_runs SET
+                        status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+                        finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+                        cancel_requested = (status = 'running')
+                    WHERE id = \(runID) AND tenant_id = \(tenantID) AND integration_id = \(integrationID)
+                      AND status IN ('queued', 'running')
+                    RETURNING *
+                )
+                SELECT \(unescaped: Self.runColumns) FROM changed r
+                """)
+            guard let run = updated.first?.0 else {
+                return try await connection.runs(
+                    "SELECT \(unescaped: Self.runColumns) FROM sync_runs r WHERE r.id = \(runID) AND r.tenant_id = \(tenantID) AND r.integration_id = \(integrationID)"
+                ).first?.0
+            }
+            if run.status == .cancelled {
+                try await connection.settleCancelled(run, actor: actor)
+            }
+            return run
+        }
+    }
+
+    /// The worker stopped a running run on request.
+    func finishCancelled(runID: UUID, owner: String) async throws {
+        try await write { connection in
+            guard let run = try await connection.runs(
+                """
+                WITH done AS (
+                    UPDATE sync_runs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running' RETURNING *
+                )
+                SELECT \(unescaped: Self.runColumns) FROM done r
+                """
+            ).first?.0 else { return }
+            try await connection.settleCancelled(run, actor: .system)
+        }
+    }
+
+    static func runDetails(_ run: SyncRun) -> [String: JSONValue] {
+        var streams: [String: JSONValue] = [:]
+        for (name, stats) in run.streams {
+            streams[name] = [
+                "records_read": .number(Double(stats.recordsRead)), "records_upserted": .number(Double(stats.recordsUpserted)),
+                "records_deleted": .number(Double(stats.recordsDeleted)),
+            ]
+        }
+        return [
+            "run_id": .string(run.id.lowercased), "trigger": .string(run.trigger.rawValue), "attempt": .number(Double(run.attempt)),
+            "records_total": .number(Double(run.recordsTotal)), "streams": .object(streams),
+        ]
+    }
+}
+
+extension StoreConnection {
+    func settleCancelled(_ run: SyncRun, actor: Actor) async throws {
+        try await query(
+            """
+            UPDATE integrations SET last_run_id = \(run.id),
+                next_sync_at = CASE WHEN status IN ('active', 'failing') AND next_sync_at IS NULL
+                    THEN now() + interval '1 minute' * sync_frequency_minutes ELSE next_sync_at END
+            WHERE id = \(run.integrationID)
+            """)
+        try await appendActivity(
+            ActivityDraft(
+                tenantID: run.tenantID, actor: actor, action: "sync.cancelled", integrationID: run.integrationID,
+                details: Store.runDetails(run)))
+    }
+}

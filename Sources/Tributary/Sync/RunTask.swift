@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TributaryConnectors
+
+/// The work of `tributary run-task <run_id>`: one run, in its own process. It reads each stream
+/// from its checkpoint and stores batch after batch; it marks the run succeeded itself, and on
+/// failure prints one `TRIBUTARY_ERROR {json}` line for the supervisor to record.
+struct RunTask {
+    let store: Store
+    let factory: ConnectorFactory
+    let catalog: ProviderCatalog
+    let logger: Logger
+
+    static let errorMarker = "TRIBUTARY_ERROR "
+
+    func execute(run claimed: ClaimedRun, owner: String) async throws {
+        guard let run = try await store.run(id: claimed.id), let integration = try await store.integration(
+            tenantID: claimed.tenantID, id: claimed.integrationID),
+            let provider = catalog.provider(id: integration.provider)
+        else {
+            throw ConnectorError(code: "integration_gone", message: "the run's integration no longer exists", retryable: false)
+        }
+        let (connector, context) = try await factory.connector(for: integration, logger: logger)
+        let historicalDays = context.int("historical_sync_days") ?? 90
+        let cursors = try await store.cursors(integrationID: integration.id)
+
+        try await store.client.withConnection { connection in
+            let writer = RecordsWriter(connection: connection, logger: logger, run: claimed, owner: owner)
+            try await writer.prepare()
+            for name in run.streamNames {
+                guard let stream = provider.stream(named: name) else { continue }
+                if run.streams[name]?.status == "succeeded" { continue }  // done by an earlier attempt
+                // A full resync starts from nothing, unless an earlier attempt of this very run got going.
+                let resumeOwnProgress = run.fullResync && (run.streams[name]?.recordsRead ?? 0) > 0
+                let cursor: JSONValue? =
+                    switch stream.syncMode {
+                    case .fullRefresh: nil
+                    case .incremental: run.fullResync && !resumeOwnProgress ? nil : cursors[name]
+                    }
+                var seen: Set<String>? = stream.syncMode == .fullRefresh ? [] : nil
+                var log = logger
+                log[metadataKey: "stream"] = "\(name)"
+                log.info("stream started", metadata: ["resuming": "\(cursor != nil)"])
+                try await connector.read(StreamRequest(stream: stream, cursor: cursor, historicalSyncDays: historicalDays)) { batch in
+                    if seen != nil { seen?.formUnion(batch.records.map(\.id)) }
+                    let written = try await writer.write(stream: name, records: batch.records, checkpoint: batch.checkpoint)
+                    log.debug("batch stored", metadata: ["records": "\(batch.records.count)", "upserted": "\(written.upserted)"])
+                }
+                let deleted = try await writer.finish(stream: name, fullRefreshSeen: seen)
+                log.info("stream finished", metadata: ["deleted": "\(deleted)"])
+            }
+        }
+        guard try await store.completeRun(runID: claimed.id, owner: owner) else { throw RecordsWriter.LeaseLost() }
+    }
+
+    /// The line the supervisor reads back as the run's error.
+    static func errorLine(code: String, message: String, retryable: Bool) -> String {
+        let body = (try? JSONColumn.text(["code": JSONValue.string(code), "message": .string(message), "retryable": .bool(retryable)])) ?? "{}"
+        return errorMarker + body
+    }
+}
+
+/// Access tokens for a connector, from the vault's shared refresher.
+struct RefreshingTokenSource: AccessTokenSource {
+    let refresher: TokenRefresher
+    let integrationID: UUID
+
+    func accessToken(rejected: String?) async throws -> String {
+        do {
+            return try await refresher.accessToken(integrationID: integrationID, rejected: rejected)
+        } catch TokenRefresher.RefreshError.reauthorizationRequired {
+            throw ConnectorError(
+                code: "reauthorization_required", message: "the provider refused the refresh token; reconnect the integration",
+                retryable: false)
+        } catch TokenRefresher.RefreshError.unavailable(let reason) {
+            throw ConnectorError(code: "token_refresh_failed", message: reason, retryable: true)
+        }
+    }
+}
+
+extension Store {
+    /// Every stream's stored checkpoint of the integration.
+    func cursors(integrationID: UUID) async throws -> [String: JSONValue] {
+        try await read { connection in
+            var result: [String: JSONValue] = [:]
+            for (stream, cursor) in try await connection.rows(
+                "SELECT stream, cursor::text FROM sync_state WHERE integration_id = \(integrationID) AND cursor IS NOT NULL",
+                as: String.self, String.self)
+            {
+                result[stream] = try JSONDecoder().decode(JSONValue.self, from: Data(cursor.utf8))
+            }
+            return result
+        }
+    }
+
+    /// Claims one given queued run, for `run-task` started by hand (benchmarks, debugging).
+    func claimQueuedRun(id: UUID, owner: String, leaseSeconds: Int) async throws -> ClaimedRun? {
+        try await write { connection in
+            let claimed = try await connection.rows(
+                """
+                UPDATE sync_runs SET status = 'running', lease_owner = \(owner), started_at = coalesce(started_at, now()),
+                    lease_expires_at = now() + interval '1 second' * \(leaseSeconds)
+                WHERE id = \(id) AND status = 'queued'
+                RETURNING tenant_id, integration_id, attempt, trigger
+                """, as: UUID.self, UUID.self, Int.self, String.self)
+            guard let row = claimed.first else { return nil }
+            try await connection.appendActivity(
+                ActivityDraft(
+                    tenantID: row.0, actor: .system, action: "sync.started", integrationID: row.1,
+                    details: ["run_id": .string(id.lowercased), "attempt": .number(Double(row.2)), "trigger": .string(row.3)]))
+            return ClaimedRun(id: id, tenantID: row.0, integrationID: row.1, attempt: row.2)
+        }
+    }
+
+    /// The run as its current owner holds it.
+    func claimedRun(id: UUID, owner: String) async throws -> ClaimedRun? {
+        try await read { connection in
+            try await connection.rows(
+                "SELECT tenant_id, integration_id, attempt FROM sync_runs WHERE id = \(id) AND lease_owner = \(owner) AND status = 'running'",
+                as: UUID.self, UUID.self, Int.self
+            ).first.map { ClaimedRun(id: id, tenantID: $0.0, integrationID: $0.1, attempt: $0.2) }
+        }
+    }
+}

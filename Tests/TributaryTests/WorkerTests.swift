@@ -1,0 +1,115 @@
+import Foundation
+import PostgresNIO
+import Testing
+
+@testable import Tributary
+
+@Suite("Workers as separate processes: leases, reclaiming, exactly-once, fairness")
+struct WorkerTests {
+    static func workerEnvironment(_ database: TestDatabase, extra: [String: String] = [:]) -> [String: String] {
+        [
+            "DATABASE_URL": TestApp.databaseURLString(database.url),
+            "TRIBUTARY_ENCRYPTION_KEYS": TestApp.key1,
+            "TRIBUTARY_LEASE_SECONDS": "3",
+            "TRIBUTARY_POLL_INTERVAL_MS": "50",
+            "TRIBUTARY_SCHEDULER_INTERVAL_MS": "200",
+            "TRIBUTARY_RETRY_BASE_MS": "200",
+            "LOG_LEVEL": "info",
+        ].merging(extra) { _, new in new }
+    }
+
+    /// Creates integrations through the API (no worker in this process), then returns.
+    static func seed(_ database: TestDatabase, tenants: Int, perTenant: Int, config: String) async throws -> [String] {
+        try await TestApp.run(database: database) { client in
+            var ids: [String] = []
+            for t in 0..<tenants {
+                let tenant = try await client.createTenant("Tenant \(t)")
+                for _ in 0..<perTenant {
+                    let reply = try await client.send(
+                        .post, "/v1/tenants/\(tenant)/integrations",
+                        json: #"{"provider":"demo","name":"D","streams":["contacts"],"config":\#(config)}"#)
+                    ids.append(try #require(reply.json["id"] as? String))
+                }
+            }
+            return ids
+        }
+    }
+
+    static func waitUntil(timeout: Duration = .seconds(120), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw TestSetupError("condition not met within \(timeout)")
+    }
+
+    @Test("a worker killed with -9 loses its lease; another worker reclaims the run and finishes it")
+    func reclaimFromDeadWorker() async throws {
+        let database = try await TestDatabase.create()
+        let ids = try await Self.seed(database, tenants: 1, perTenant: 1, config: #"{"records_per_run":1500,"batch_size":50,"batch_delay_ms":30}"#)
+        let first = try ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
+        try await Self.waitUntil {
+            try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) != [0]
+        }
+        let taskPID = try await database.rows(PostgresQueryText("SELECT task_pid FROM sync_runs WHERE status = 'running'"), as: Int.self).first
+        kill(first.process.processIdentifier, SIGKILL)
+        _ = await first.finish()
+        // The orphaned run-task notices its supervisor is gone and stops.
+        try await Self.waitUntil(timeout: .seconds(10)) { taskPID.map { kill(Int32($0), 0) != 0 } ?? true }
+
+        let second = try ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
+        try await Self.waitUntil {
+            try await database.rows(PostgresQueryText("SELECT status FROM sync_runs"), as: String.self) == ["succeeded"]
+        }
+        kill(second.process.processIdentifier, SIGTERM)
+        let output = await second.finish()
+        #expect(output.output.contains("reclaimed a run from a silent worker"))
+        let run = try await database.rows(PostgresQueryText("SELECT attempt || ':' || status FROM sync_runs WHERE integration_id = '\(ids[0])'"), as: String.self)
+        #expect(run == ["2:succeeded"])
+        #expect(try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) == [1500])
+    }
+
+    @Test("three workers and 300 queued runs: each run executed exactly once")
+    func threeWorkers() async throws {
+        let database = try await TestDatabase.create()
+        _ = try await Self.seed(database, tenants: 10, perTenant: 30, config: #"{"records_per_run":5}"#)
+        let environment = Self.workerEnvironment(database, extra: ["TRIBUTARY_WORKER_CONCURRENCY": "4", "TRIBUTARY_MAX_RUNS_PER_TENANT": "4"])
+        let workers = try (0..<3).map { _ in try ChildProcess.start(["worker"], environment: environment) }
+        try await Self.waitUntil(timeout: .seconds(600)) {
+            try await database.rows(PostgresQueryText("SELECT count(*) FROM sync_runs WHERE status = 'succeeded'"), as: Int.self) == [300]
+        }
+        var outputs: [String] = []
+        for worker in workers {
+            kill(worker.process.processIdentifier, SIGTERM)
+            outputs.append(await worker.finish().output)
+        }
+        #expect(try await database.rows(PostgresQueryText("SELECT count(*) FROM sync_runs"), as: Int.self) == [300])
+        #expect(try await database.rows(PostgresQueryText("SELECT max(attempt) FROM sync_runs"), as: Int.self) == [1])
+        #expect(try await database.rows(PostgresQueryText("SELECT count(*) FROM activity WHERE action = 'sync.started'"), as: Int.self) == [300])
+        #expect(try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) == [1500])
+        // Every worker took part.
+        #expect(outputs.allSatisfy { $0.contains("run-task started") })
+    }
+
+    @Test("per-tenant limits: a tenant flooding the queue cannot starve another")
+    func fairness() async throws {
+        let database = try await TestDatabase.create()
+        let flood = try await Self.seed(database, tenants: 1, perTenant: 40, config: "{}")
+        try await Task.sleep(for: .milliseconds(20))
+        let quiet = try await Self.seed(database, tenants: 1, perTenant: 3, config: "{}")
+        try await TestApp.run(database: database) { client in
+            try await TestServices.with(client.config, logger: client.logger) { services in
+                var claimed: [String] = []
+                for _ in 0..<4 {
+                    let run = try await services.store.claimRun(owner: "test", leaseSeconds: 30, limits: ClaimLimits(perTenant: 2, perProvider: 100))
+                    claimed.append(try #require(run).integrationID.lowercased)
+                }
+                #expect(claimed.filter(flood.contains).count == 2)
+                #expect(claimed.filter(quiet.contains).count == 2)
+                // Both tenants are at their limit: nothing more is claimable.
+                #expect(try await services.store.claimRun(owner: "test", leaseSeconds: 30, limits: ClaimLimits(perTenant: 2, perProvider: 100)) == nil)
+            }
+        }
+    }
+}
