@@ -227,6 +227,30 @@ struct SyncTests {
         }
     }
 
+    @Test("a batch that repeats a record keeps its last version")
+    func duplicatesInBatch() async throws {
+        try await TestApp.run(worker: true) { client in
+            let tenant = try await client.createTenant()
+            let id = try await Self.createDemo(
+                client, tenant: tenant, config: #"{"records_per_run":120,"contacts_pool":50,"batch_size":100}"#, streams: #"["contacts"]"#)
+            let run = try await client.waitForRun(tenant: tenant, integration: id)
+            #expect(run["status"] as? String == "succeeded")
+            let rows = try await client.database.rows(PostgresQueryText("SELECT record_id || '|' || data::text FROM records"), as: String.self)
+            #expect(rows.count == 50)
+            var last: [String: String] = [:]
+            for index in 0..<120 {
+                let record = DemoGenerator.contact(run: 1, index: index, pool: 50, seed: 1)
+                last[record.id] = record.json
+            }
+            for row in rows {
+                let parts = row.split(separator: "|", maxSplits: 1).map(String.init)
+                let stored = try JSONSerialization.jsonObject(with: Data(parts[1].utf8)) as? NSDictionary
+                let expected = try JSONSerialization.jsonObject(with: Data((last[parts[0]] ?? "{}").utf8)) as? NSDictionary
+                #expect(stored == expected)
+            }
+        }
+    }
+
     @Test("check makes one call through the integration's connector and answers ok or why not")
     func check() async throws {
         try await TestApp.run { client in

@@ -8,7 +8,7 @@ import TributaryConnectors
 /// COPY into a session temp table, then one set-based upsert; the stream's checkpoint and the
 /// run's counts are written in the same transaction, so a crash at any instant loses nothing
 /// and doubles nothing.
-struct RecordsWriter {
+struct RecordsWriter: Sendable {
     let connection: PostgresConnection
     let logger: Logger
     let run: ClaimedRun
@@ -39,11 +39,15 @@ struct RecordsWriter {
                 try await connection.copyFrom(table: "staging_records", columns: ["ord", "record_id", "data"], logger: logger) { writer in
                     try await writer.write(Self.copyText(records))
                 }
+                // A batch that repeats an id keeps its last version (ON CONFLICT may touch a row only once).
+                let unique = Set(records.lazy.map(\.id)).count == records.count
+                let batch: PostgresQuery =
+                    unique
+                    ? "SELECT record_id, data FROM staging_records"
+                    : "SELECT DISTINCT ON (record_id) record_id, data FROM staging_records ORDER BY record_id, ord DESC"
                 upserted = try await connection.query(
                     """
-                    WITH batch AS (
-                        SELECT DISTINCT ON (record_id) record_id, data FROM staging_records ORDER BY record_id, ord DESC
-                    ), base AS (
+                    WITH batch AS (\(unescaped: batch.sql)), base AS (
                         UPDATE integrations SET record_seq = record_seq + (SELECT count(*) FROM batch)
                         WHERE id = \(run.integrationID)
                         RETURNING record_seq - (SELECT count(*) FROM batch) AS start

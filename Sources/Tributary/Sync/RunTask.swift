@@ -42,10 +42,23 @@ struct RunTask {
                 var log = logger
                 log[metadataKey: "stream"] = "\(name)"
                 log.info("stream started", metadata: ["resuming": "\(cursor != nil)"])
-                try await connector.read(StreamRequest(stream: stream, cursor: cursor, historicalSyncDays: historicalDays)) { batch in
-                    if seen != nil { seen?.formUnion(batch.records.map(\.id)) }
-                    let written = try await writer.write(stream: name, records: batch.records, checkpoint: batch.checkpoint)
-                    log.debug("batch stored", metadata: ["records": "\(batch.records.count)", "upserted": "\(written.upserted)"])
+                // One batch is written while the connector reads the next: at most two in memory,
+                // and the source and Postgres work at the same time. The write is always awaited.
+                var inFlight: Task<Void, any Error>?
+                do {
+                    try await connector.read(StreamRequest(stream: stream, cursor: cursor, historicalSyncDays: historicalDays)) { batch in
+                        if seen != nil { seen?.formUnion(batch.records.map(\.id)) }
+                        try await inFlight?.value
+                        let batchLog = log
+                        inFlight = Task {
+                            let written = try await writer.write(stream: name, records: batch.records, checkpoint: batch.checkpoint)
+                            batchLog.debug("batch stored", metadata: ["records": "\(batch.records.count)", "upserted": "\(written.upserted)"])
+                        }
+                    }
+                    try await inFlight?.value
+                } catch {
+                    _ = try? await inFlight?.value
+                    throw error
                 }
                 let deleted = try await writer.finish(stream: name, fullRefreshSeen: seen)
                 log.info("stream finished", metadata: ["deleted": "\(deleted)"])
