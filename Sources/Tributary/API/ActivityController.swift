@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TributaryConnectors
 
 /// `/v1/tenants/{tenant_id}/activity`: the tenant's log, newest first.
 struct ActivityController {
@@ -36,7 +37,7 @@ struct ActivityController {
         let bounds: [(String, WritableKeyPath<ActivityFilter, Date?>)] = [("since", \.since), ("until", \.until)]
         for (name, keyPath) in bounds {
             guard let text = query[name[...]].map(String.init) else { continue }
-            if let date = Timestamp.parse(text) {
+            if let date = Timestamps.parse(text) {
                 filter[keyPath: keyPath] = date
             } else {
                 errors.append(FieldError(field: name, message: "must be an RFC 3339 timestamp"))
@@ -46,17 +47,5 @@ struct ActivityController {
             throw APIError.badRequest(errors.map { "\($0.field) \($0.message)" }.joined(separator: "; "), errors: errors)
         }
         return filter
-    }
-}
-
-/// RFC 3339 timestamps as clients write them: with or without fractional seconds, any offset.
-enum Timestamp {
-    static func parse(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        if let date = plain.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
     }
 }

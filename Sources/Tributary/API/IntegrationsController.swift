@@ -73,7 +73,10 @@ struct IntegrationsController {
         var status = IntegrationStatus.active
         if let provider {
             config = validator.config(body.config ?? [:], provider: provider)
-            streams = validator.streams(body.streams ?? provider.streams.map(\.name), provider: provider)
+            if let config {
+                streams = validator.streams(
+                    body.streams ?? provider.streams(config: config).map(\.name), provider: provider, config: config)
+            }
             (secret, status) = validator.credential(body.credential, provider: provider)
         }
         try validator.check()
@@ -120,7 +123,11 @@ struct IntegrationsController {
         var patch = IntegrationPatch()
         patch.name = validator.name(body.name, field: "name")
         patch.config = body.config.flatMap { validator.config($0, provider: provider) }
-        patch.streams = body.streams.flatMap { validator.streams($0, provider: provider) }
+        if body.streams != nil || (provider.dynamicStreams && patch.config != nil) {
+            // The streams must exist in the config that will stand: the new one, or the current.
+            patch.streams = validator.streams(
+                body.streams ?? current.streams, provider: provider, config: patch.config ?? current.config)
+        }
         patch.syncFrequencyMinutes = body.syncFrequencyMinutes.flatMap { validator.syncFrequency($0) }
         if let status = body.status {
             switch status {

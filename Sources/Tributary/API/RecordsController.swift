@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TributaryConnectors
 
 /// `…/integrations/{integration_id}/records`: what was synced, for the tenant's own systems,
 /// oldest change first. The cursor is a position in the integration's modification order, so
@@ -21,7 +22,7 @@ struct RecordsController {
         let stream = try integration.streamParameter(request)
         var modifiedAfter: Date?
         if let text = parameters["modified_after"].map(String.init) {
-            guard let date = Timestamp.parse(text) else {
+            guard let date = Timestamps.parse(text) else {
                 throw APIError.badRequest(
                     "modified_after must be an RFC 3339 timestamp",
                     errors: [FieldError(field: "modified_after", message: "must be an RFC 3339 timestamp")])

@@ -39,7 +39,7 @@ struct SyncsController {
         var validator = Validator()
         var streams = integration.streams
         if let requested = body.streams {
-            if let valid = validator.streams(requested, provider: provider) {
+            if let valid = validator.streams(requested, provider: provider, config: integration.config) {
                 for (index, name) in valid.enumerated() where !integration.streams.contains(name) {
                     validator.fail("streams[\(index)]", "is not one of the integration's streams: \(integration.streams.joined(separator: ", "))")
                 }
@@ -112,6 +112,9 @@ struct SyncsController {
             return JSONResponse(CheckResult(ok: true))
         } catch let error as ConnectorError {
             return JSONResponse(CheckResult(ok: false, error: RunError(code: error.code, message: error.message)))
+        } catch let error as VaultError {
+            context.logger.error("credential does not open", metadata: ["error": "\(error)"])
+            return JSONResponse(CheckResult(ok: false, error: RunError(code: "credential_unreadable", message: "the stored credential cannot be decrypted")))
         }
     }
 

@@ -21,8 +21,9 @@ extension Validator {
         return filled
     }
 
-    /// Stream names the provider serves, each once, in the order given.
-    mutating func streams(_ names: [String], provider: ProviderDescriptor) -> [String]? {
+    /// Stream names the provider serves (for `rest`, the config declares), each once, in the order given.
+    mutating func streams(_ names: [String], provider: ProviderDescriptor, config: [String: JSONValue]) -> [String]? {
+        let available = provider.streams(config: config)
         var result: [String] = []
         var failed = false
         if names.isEmpty {
@@ -30,8 +31,8 @@ extension Validator {
             failed = true
         }
         for (index, name) in names.enumerated() {
-            if provider.stream(named: name) == nil {
-                fail("streams[\(index)]", "must be one of: \(provider.streams.map(\.name).joined(separator: ", "))")
+            if !available.contains(where: { $0.name == name }) {
+                fail("streams[\(index)]", "must be one of: \(available.map(\.name).joined(separator: ", "))")
                 failed = true
             } else if !result.contains(name) {
                 result.append(name)
@@ -47,7 +48,7 @@ extension Validator {
         let prefix = field.isEmpty ? "" : field + "."
         let supported = provider.authTypes.filter { $0 != .none }
         guard let body else {
-            if supported.isEmpty { return (nil, .active) }
+            if supported.isEmpty || provider.authTypes.contains(.none) { return (nil, .active) }
             if supported.contains(.oauth2) { return (nil, .pendingAuthorization) }
             fail(field.isEmpty ? "type" : field, "is required: \(provider.name) needs an API key")
             return (nil, .active)

@@ -11,7 +11,7 @@ struct ConnectorFactory: Sendable {
 
     func connector(for integration: Integration, logger: Logger) async throws -> (any Connector, ConnectorContext) {
         let context = ConnectorContext(config: integration.config, credential: try await credential(for: integration), logger: logger)
-        guard let connector = registry.connector(for: integration.provider, context: context) else {
+        guard let connector = try registry.connector(for: integration.provider, context: context) else {
             throw ConnectorError(
                 code: "connector_unavailable", message: "no connector for provider \(integration.provider) in this build", retryable: false)
         }

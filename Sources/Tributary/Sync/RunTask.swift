@@ -29,7 +29,9 @@ struct RunTask {
             let writer = RecordsWriter(connection: connection, logger: logger, run: claimed, owner: owner)
             try await writer.prepare()
             for name in run.streamNames {
-                guard let stream = provider.stream(named: name) else { continue }
+                guard let stream = provider.streams(config: integration.config).first(where: { $0.name == name }) else {
+                    throw ConnectorError(code: "unknown_stream", message: "the integration's config has no stream \(name)", retryable: false)
+                }
                 if run.streams[name]?.status == "succeeded" { continue }  // done by an earlier attempt
                 // A full resync starts from nothing, unless an earlier attempt of this very run got going.
                 let resumeOwnProgress = run.fullResync && (run.streams[name]?.recordsRead ?? 0) > 0

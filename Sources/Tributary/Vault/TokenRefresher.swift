@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TributaryConnectors
 
 /// Gives connectors a usable access token: refreshed ahead of expiry, and once more when the
 /// provider answers 401. One refresh per integration runs at a time across every process (a row
@@ -80,7 +81,7 @@ struct TokenRefresher: Sendable {
             try await connection.appendActivity(
                 ActivityDraft(
                     tenantID: stored.tenantID, actor: .system, action: "oauth.refreshed", integrationID: integrationID,
-                    details: ["expires_at": fresh.expiresAt.map { .string(ISO8601DateFormatter().string(from: $0)) } ?? .null]))
+                    details: ["expires_at": fresh.expiresAt.map { .string(Timestamps.format($0)) } ?? .null]))
             return .success(fresh.accessToken)
         }
         return try outcome.get()

@@ -102,9 +102,12 @@ public struct ConnectorError: Error, Sendable, Equatable, CustomStringConvertibl
 public struct ConnectorRegistry: Sendable {
     public init() {}
 
-    public func connector(for provider: String, context: ConnectorContext) -> (any Connector)? {
+    public func connector(for provider: String, context: ConnectorContext) throws -> (any Connector)? {
         switch provider {
         case DemoProvider.descriptor.id: DemoConnector(context: context)
+        case KlaviyoProvider.descriptor.id: try KlaviyoConnector(context: context)
+        case KeapProvider.descriptor.id: try KeapConnector(context: context)
+        case RestProvider.descriptor.id: try RestConnector(context: context)
         default: nil
         }
     }

@@ -281,23 +281,8 @@ private struct Evaluator {
         guard ref.hasPrefix("#") else { return nil }
         let fragment = String(ref.dropFirst())
         let pointer = fragment.removingPercentEncoding ?? fragment
-        if pointer.isEmpty { return root }
-        guard pointer.hasPrefix("/") else { return nil }  // named anchors are outside the subset
-        var node = root
-        for token in pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-            let key = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
-            switch node {
-            case .object(let members):
-                guard let next = members[key] else { return nil }
-                node = next
-            case .array(let elements):
-                guard let index = Int(key), elements.indices.contains(index) else { return nil }
-                node = elements[index]
-            default:
-                return nil
-            }
-        }
-        return node
+        guard pointer.isEmpty || pointer.hasPrefix("/") else { return nil }  // named anchors are outside the subset
+        return JSONPointer.resolve(pointer, in: root)
     }
 
     private func typeFault(of value: JSONValue, type: JSONValue?) -> String? {

@@ -7,7 +7,7 @@ public struct ProviderCatalog: Sendable {
     }
 
     /// The catalog as shipped.
-    public static let standard = ProviderCatalog(providers: [KlaviyoProvider.descriptor, KeapProvider.descriptor, DemoProvider.descriptor])
+    public static let standard = ProviderCatalog(providers: [KlaviyoProvider.descriptor, KeapProvider.descriptor, RestProvider.descriptor, DemoProvider.descriptor])
 
     public func provider(id: String) -> ProviderDescriptor? {
         providers.first { $0.id == id }

@@ -75,10 +75,12 @@ public struct ProviderDescriptor: Sendable, Encodable, Hashable {
     /// The provider's real API, used when `config.base_url` is absent.
     public var defaultBaseURL: String?
     public var oauth: OAuthSpec?
+    /// Streams come from each integration's config (the `rest` connector), not from the catalog.
+    public var dynamicStreams: Bool
 
     public init(
         id: String, name: String, authTypes: [AuthType], streams: [StreamDescriptor], configSchema: JSONValue,
-        defaultBaseURL: String? = nil, oauth: OAuthSpec? = nil
+        defaultBaseURL: String? = nil, oauth: OAuthSpec? = nil, dynamicStreams: Bool = false
     ) {
         self.id = id
         self.name = name
@@ -87,6 +89,7 @@ public struct ProviderDescriptor: Sendable, Encodable, Hashable {
         self.configSchema = configSchema
         self.defaultBaseURL = defaultBaseURL
         self.oauth = oauth
+        self.dynamicStreams = dynamicStreams
     }
 
     enum CodingKeys: String, CodingKey {
@@ -106,6 +109,11 @@ public struct ProviderDescriptor: Sendable, Encodable, Hashable {
 
     public func stream(named name: String) -> StreamDescriptor? {
         streams.first { $0.name == name }
+    }
+
+    /// The streams an integration with `config` can sync.
+    public func streams(config: [String: JSONValue]) -> [StreamDescriptor] {
+        dynamicStreams ? RestProvider.streams(config: config) : streams
     }
 }
 

@@ -1,0 +1,117 @@
+import Foundation
+import Hummingbird
+import TributaryConnectors
+
+/// A generic JSON API for the declarative `rest` connector: the same items served under one path
+/// per pagination style, with an `updated_since` filter, and auth checked the way it is configured.
+///
+/// - `/items/plain`: a top-level array, no paging
+/// - `/items/next`: `{"results":[…],"next":"<absolute URL>"|null}`
+/// - `/items/link`: a top-level array, `Link: <url>; rel="next"`
+/// - `/items/cursor`: `{"data":{"items":[…]},"meta":{"next_cursor":"…"|null}}`
+/// - `/items/offset?offset=&limit=`, `/items/page?page=&per_page=`: `{"items":[…]}`
+public actor FakeJSONAPI {
+    public struct Item: Sendable {
+        public var id: Int
+        public var updatedAt: Date
+        public var name: String
+    }
+
+    public enum Auth: Sendable {
+        case none
+        case header(name: String, value: String)
+        case query(param: String, value: String)
+        case basic(username: String, password: String)
+    }
+
+    let auth: Auth
+    let pageSize: Int
+    private var items: [Item] = []
+    public private(set) var requests: [String] = []
+
+    public init(auth: Auth = .none, pageSize: Int = 10) {
+        self.auth = auth
+        self.pageSize = pageSize
+    }
+
+    public func add(id: Int, updatedAt: Date, name: String) {
+        items.removeAll { $0.id == id }
+        // Kept at the whole second it is rendered with, so a filter compares what clients saw.
+        let whole = Date(timeIntervalSince1970: updatedAt.timeIntervalSince1970.rounded(.down))
+        items.append(Item(id: id, updatedAt: whole, name: name))
+    }
+
+    public nonisolated var router: Router<BasicRequestContext> {
+        let router = Router()
+        router.get("items/:style") { request, context in
+            try await self.serve(request, style: context.parameters.get("style") ?? "")
+        }
+        return router
+    }
+
+    private func serve(_ request: Request, style: String) throws -> Response {
+        requests.append("\(request.uri.path)?\(request.uri.query ?? "")")
+        let query = request.uri.queryParameters
+        guard authorized(request) else { return Self.json(#"{"error":"unauthorized"}"#, status: .unauthorized) }
+        var selected = items.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }
+        if let since = query["updated_since"].map(String.init) {
+            guard let date = Timestamps.parse(since) else { return Self.json(#"{"error":"bad updated_since"}"#, status: .badRequest) }
+            selected = selected.filter { $0.updatedAt > date }
+        }
+        let host = request.head.authority ?? "127.0.0.1"
+        func page(_ start: Int, _ size: Int) -> [Item] { Array(selected.dropFirst(start).prefix(size)) }
+        func array(_ items: [Item]) -> String { "[" + items.map(Self.render).joined(separator: ",") + "]" }
+        switch style {
+        case "plain":
+            return Self.json(array(selected))
+        case "next", "link", "cursor":
+            let start = Int(query["cursor"].map(String.init) ?? query["start"].map(String.init) ?? "0") ?? 0
+            let slice = page(start, pageSize)
+            let more = start + pageSize < selected.count
+            var nextQuery = query.filter { $0.key != "start" && $0.key != "cursor" }.map { "\($0.key)=\(String($0.value).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
+            nextQuery.append("start=\(start + pageSize)")
+            let next = "http://\(host)/items/\(style)?\(nextQuery.joined(separator: "&"))"
+            switch style {
+            case "next":
+                return Self.json(#"{"results":\#(array(slice)),"next":\#(more ? "\"\(next)\"" : "null")}"#)
+            case "link":
+                var response = Self.json(array(slice))
+                if more { response.headers[.init("Link")!] = "<\(next)>; rel=\"next\", <http://\(host)/items/link>; rel=\"first\"" }
+                return response
+            default:
+                return Self.json(#"{"data":{"items":\#(array(slice))},"meta":{"next_cursor":\#(more ? "\"\(start + pageSize)\"" : "null")}}"#)
+            }
+        case "offset":
+            let offset = Int(query["offset"].map(String.init) ?? "0") ?? 0
+            let limit = Int(query["limit"].map(String.init) ?? "\(pageSize)") ?? pageSize
+            return Self.json(#"{"items":\#(array(page(offset, limit)))}"#)
+        case "page":
+            let number = Int(query["page"].map(String.init) ?? "1") ?? 1
+            let size = Int(query["per_page"].map(String.init) ?? "\(pageSize)") ?? pageSize
+            return Self.json(#"{"items":\#(array(page((number - 1) * size, size)))}"#)
+        default:
+            return Self.json(#"{"error":"not found"}"#, status: .notFound)
+        }
+    }
+
+    private func authorized(_ request: Request) -> Bool {
+        switch auth {
+        case .none:
+            return true
+        case .header(let name, let value):
+            return request.headers[.init(name)!] == value
+        case .query(let param, let value):
+            return request.uri.queryParameters[param[...]].map(String.init) == value
+        case .basic(let username, let password):
+            return request.headers[.authorization] == "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
+        }
+    }
+
+    static func render(_ item: Item) -> String {
+        #"{"id":\#(item.id),"name":"\#(item.name)","updated_at":"\#(Timestamps.format(item.updatedAt))"}"#
+    }
+
+    static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

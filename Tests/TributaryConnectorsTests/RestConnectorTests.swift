@@ -1,0 +1,125 @@
+import Fakes
+import Foundation
+import Testing
+
+@testable import TributaryConnectors
+
+@Suite("Declarative REST connector against a generic JSON API")
+struct RestConnectorTests {
+    static func seed(_ fake: FakeJSONAPI, count: Int = 35) async {
+        for id in 1...count {
+            await fake.add(id: id, updatedAt: Date(timeIntervalSinceNow: -Double(count - id) * 60), name: "Item \(id)")
+        }
+    }
+
+    static func config(port: Int, stream: JSONValue, auth: JSONValue = ["type": "none"]) -> [String: JSONValue] {
+        ["base_url": .string("http://127.0.0.1:\(port)"), "auth": auth, "streams": [stream]]
+    }
+
+    static func read(_ config: [String: JSONValue], credential: ConnectorCredential = .none, cursor: JSONValue? = nil) async throws -> Collected {
+        let connector = try RestConnector(context: testContext(config, credential: credential))
+        let streams = RestProvider.streams(config: config)
+        let collected = Collected()
+        try await connector.read(StreamRequest(stream: streams[0], cursor: cursor, historicalSyncDays: 90)) { await collected.add($0) }
+        return collected
+    }
+
+    static let styles: [(style: String, recordsPath: String, pagination: JSONValue)] = [
+        ("plain", "", ["type": "none"] as JSONValue),
+        ("next", "/results", ["type": "next_url", "next_url_path": "/next"] as JSONValue),
+        ("link", "", ["type": "link_header"] as JSONValue),
+        ("cursor", "/data/items", ["type": "cursor", "cursor_param": "cursor", "next_cursor_path": "/meta/next_cursor"] as JSONValue),
+        ("offset", "/items", ["type": "offset", "limit": 10] as JSONValue),
+        ("page", "/items", ["type": "page", "size": 10, "start_page": 1] as JSONValue),
+    ]
+
+    @Test("every pagination style reads every record once")
+    func paginationStyles() async throws {
+        for (style, recordsPath, pagination) in Self.styles {
+            try await readStyle(style: style, recordsPath: recordsPath, pagination: pagination)
+        }
+    }
+
+    func readStyle(style: String, recordsPath: String, pagination: JSONValue) async throws {
+        let fake = FakeJSONAPI(pageSize: 10)
+        await Self.seed(fake)
+        try await withFakeServer(fake.router) { port in
+            let stream: JSONValue = [
+                "name": "items", "path": .string("/items/\(style)"), "records_path": .string(recordsPath), "primary_key": "id",
+                "pagination": pagination,
+            ]
+            let collected = try await Self.read(Self.config(port: port, stream: stream))
+            #expect(await collected.ids == (1...35).map(String.init), "\(style)")
+        }
+    }
+
+    @Test("incremental: the cursor goes into the request; only newer records come back")
+    func incremental() async throws {
+        let fake = FakeJSONAPI(auth: .header(name: "X-Token", value: "secret-1"), pageSize: 10)
+        await Self.seed(fake)
+        try await withFakeServer(fake.router) { port in
+            let pagination: JSONValue = ["type": "next_url", "next_url_path": "/next"]
+            let stream: JSONValue = [
+                "name": "items", "path": "/items/next", "records_path": "/results", "primary_key": "id", "cursor_field": "updated_at",
+                "cursor_param": "updated_since", "pagination": pagination,
+            ]
+            let auth: JSONValue = ["type": "api_key_header", "header": "X-Token"]
+            let config = Self.config(port: port, stream: stream, auth: auth)
+            let first = try await Self.read(config, credential: .apiKey("secret-1"))
+            #expect(await first.ids.count == 35)
+            let cursor = await first.lastCheckpoint
+            #expect(cursor?.stringValue != nil)
+            await fake.add(id: 7, updatedAt: Date(timeIntervalSinceNow: 30), name: "Item 7 changed")
+            let second = try await Self.read(config, credential: .apiKey("secret-1"), cursor: cursor)
+            #expect(await second.ids == ["7"])
+            #expect(await fake.requests.last?.contains("updated_since=") == true)
+
+            await #expect(throws: ConnectorError.self) { try await Self.read(config, credential: .apiKey("wrong")) }
+        }
+    }
+
+    @Test("API key in the query and basic auth are sent as configured")
+    func authStyles() async throws {
+        let queryFake = FakeJSONAPI(auth: .query(param: "api_key", value: "k-123"))
+        await Self.seed(queryFake, count: 3)
+        try await withFakeServer(queryFake.router) { port in
+            let stream: JSONValue = ["name": "items", "path": "/items/plain", "primary_key": "id"]
+            let auth: JSONValue = ["type": "api_key_query", "param": "api_key"]
+            let collected = try await Self.read(Self.config(port: port, stream: stream, auth: auth), credential: .apiKey("k-123"))
+            #expect(await collected.ids.count == 3)
+        }
+        let basicFake = FakeJSONAPI(auth: .basic(username: "acme", password: "pw-9"))
+        await Self.seed(basicFake, count: 2)
+        try await withFakeServer(basicFake.router) { port in
+            let stream: JSONValue = ["name": "items", "path": "/items/plain", "primary_key": "id"]
+            let auth: JSONValue = ["type": "basic", "username": "acme"]
+            let collected = try await Self.read(Self.config(port: port, stream: stream, auth: auth), credential: .apiKey("pw-9"))
+            #expect(await collected.ids.count == 2)
+        }
+    }
+
+    @Test("a path with its own query, and relative next links, stay on the configured base path")
+    func pathsAndRelativeLinks() throws {
+        let http = try ProviderHTTP(
+            baseURL: "https://api.example.test/v2", credential: .none, keyPlacement: .header("X"),
+            limiter: RateLimiter(burst: 1, perSecond: 1), logger: testContext([:], credential: .none).logger)
+        #expect(http.url("/items?status=open", query: [("page", "2")]) == "https://api.example.test/v2/items?status=open&page=2")
+        #expect(http.url("/items", query: [("filter", "greater-than(updated,2024-01-01T00:00:00Z)")])
+            == "https://api.example.test/v2/items?filter=greater-than%28updated%2C2024-01-01T00%3A00%3A00Z%29")
+        #expect(http.follow("/v2/items?page=3") == "https://api.example.test/v2/items?page=3")
+        #expect(http.follow("https://evil.example.test/v2/items?page=3") == "https://api.example.test/v2/items?page=3")
+    }
+
+    @Test("the config schema names the field at fault")
+    func schema() {
+        let pagination: JSONValue = ["type": "offset", "limit": 0]
+        let stream: JSONValue = ["name": "Items", "path": "items", "primary_key": "id", "pagination": pagination]
+        let bad: JSONValue = ["base_url": "http://x.test", "streams": [stream]]
+        let paths = Set(JSONSchema.validate(bad, against: RestProvider.descriptor.configSchema, at: "config").map(\.path))
+        #expect(paths.contains("config.streams[0].name"))
+        #expect(paths.contains("config.streams[0].path"))
+        #expect(paths.contains("config.streams[0].pagination.limit") || paths.contains("config.streams[0].pagination"))
+        let empty: JSONValue = ["streams": []]
+        #expect(JSONSchema.validate(empty, against: RestProvider.descriptor.configSchema, at: "config").map(\.path).contains("config.base_url"))
+    }
+}
