@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import HTTPTypes
 import Testing
@@ -224,6 +225,34 @@ struct SyncTests {
             #expect((try await client.send(.get, path).json["streams"] as? [String: Any])?.keys.sorted() == ["contacts"])
             #expect(try await client.send(.delete, path).status == .noContent)
             #expect((try await client.send(.get, path).json["streams"] as? [String: Any])?.isEmpty == true)
+        }
+    }
+
+    @Test("a hung run-task is stopped at the wall-clock limit")
+    func wallClockLimit() async throws {
+        let extra: [AbsoluteConfigKey: ConfigValue] = ["tributary.run.timeout.seconds": "2", "tributary.max.attempts": "1"]
+        try await TestApp.run(extra: extra, worker: true) { client in
+            let tenant = try await client.createTenant()
+            let slow = try await Self.createDemo(
+                client, tenant: tenant, config: #"{"records_per_run":1000,"batch_size":1,"batch_delay_ms":1000}"#, streams: #"["contacts"]"#)
+            let run = try await client.waitForRun(tenant: tenant, integration: slow)
+            #expect(run["status"] as? String == "failed")
+            #expect((run["error"] as? [String: Any])?["code"] as? String == "run_timeout")
+        }
+    }
+
+    @Test("a run-task that blows its memory limit fails alone; the worker carries on")
+    func memoryLimit() async throws {
+        let extra: [AbsoluteConfigKey: ConfigValue] = ["tributary.run.memory.mb": "100", "tributary.max.attempts": "1"]
+        try await TestApp.run(extra: extra, worker: true) { client in
+            let tenant = try await client.createTenant()
+            let greedy = try await Self.createDemo(
+                client, tenant: tenant, config: #"{"records_per_run":2000000,"batch_size":50000}"#, streams: #"["contacts"]"#)
+            let blown = try await client.waitForRun(tenant: tenant, integration: greedy)
+            #expect(blown["status"] as? String == "failed")
+            #expect((blown["error"] as? [String: Any])?["code"] as? String == "run_task_crashed", "\(blown)")
+            let fine = try await Self.createDemo(client, tenant: tenant, config: #"{"records_per_run":10}"#, streams: #"["contacts"]"#)
+            #expect(try await client.waitForRun(tenant: tenant, integration: fine)["status"] as? String == "succeeded")
         }
     }
 

@@ -110,10 +110,12 @@ struct RecordsWriter: Sendable {
         }
     }
 
-    /// Holds the run row for the transaction, and refuses to write if the lease moved on.
+    /// Refuses to write if the lease moved on, and holds the run row (FOR KEY SHARE) until the
+    /// batch commits: taking the run away (`failRun`, FOR UPDATE) waits for the batch, while the
+    /// supervisor's heartbeats (which change no key) go on meanwhile.
     private func fence(_ connection: PostgresConnection) async throws {
         let owned = try await connection.query(
-            "SELECT 1 FROM sync_runs WHERE id = \(run.id) AND lease_owner = \(owner) AND status = 'running' FOR UPDATE",
+            "SELECT 1 FROM sync_runs WHERE id = \(run.id) AND lease_owner = \(owner) AND status = 'running' FOR KEY SHARE",
             logger: logger
         ).decode(Int.self).first { _ in true }
         guard owned != nil else { throw LeaseLost() }
