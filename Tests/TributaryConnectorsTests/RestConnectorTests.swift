@@ -110,6 +110,15 @@ struct RestConnectorTests {
         #expect(http.follow("https://evil.example.test/v2/items?page=3") == "https://api.example.test/v2/items?page=3")
     }
 
+    @Test("a NUL in provider data becomes U+FFFD: jsonb cannot hold it")
+    func nulCharacters() {
+        let value: JSONValue = ["name": .string("a\u{0}b"), "tags": [.string("\u{0}")]]
+        #expect(!value.jsonText.contains("\\u0000"))
+        #expect(value.jsonText.contains("a\u{FFFD}b"))
+        let clean: JSONValue = ["name": "plain"]
+        #expect(clean.jsonText == #"{"name":"plain"}"#)
+    }
+
     @Test("the config schema names the field at fault")
     func schema() {
         let pagination: JSONValue = ["type": "offset", "limit": 0]

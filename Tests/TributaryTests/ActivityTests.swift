@@ -84,6 +84,7 @@ struct ActivityTests {
                 #expect(reply.status == .badRequest, "\(query)")
                 #expect(reply.errorFields == [field], "\(query)")
             }
+            #expect(try await client.send(.get, "/v1/tenants/\(acme)/activity?action=%00").status == .badRequest)
             let tenantsCursor = try await client.send(.get, "/v1/tenants?limit=1")
             _ = try await client.createTenant("Second")
             let foreign = try await client.send(.get, "/v1/tenants?limit=1")

@@ -221,6 +221,11 @@ struct SyncTests {
             let path = "/v1/tenants/\(tenant)/integrations/\(id)/state"
             #expect((try await client.send(.get, path).json["streams"] as? [String: Any])?.count == 2)
             #expect(try await client.send(.delete, "\(path)?stream=nope").status == .badRequest)
+            let started = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs")
+            let busy = try await client.send(.delete, path)
+            #expect(busy.status == .conflict || busy.status == .noContent)  // the run may already have ended
+            if busy.status == .conflict { #expect(busy.json["run_id"] as? String == started.json["id"] as? String) }
+            _ = try await client.waitForRun(tenant: tenant, integration: id, runID: started.json["id"] as? String)
             #expect(try await client.send(.delete, "\(path)?stream=events").status == .noContent)
             #expect((try await client.send(.get, path).json["streams"] as? [String: Any])?.keys.sorted() == ["contacts"])
             #expect(try await client.send(.delete, path).status == .noContent)

@@ -46,6 +46,7 @@ struct TenantsTests {
                 (#"{"name":"Acme","alert_emails":["ok@acme.test","not-an-email","a@b"]}"#, ["alert_emails[1]", "alert_emails[2]"]),
                 (#"{"name":"Acme","alert_emails":"ops@acme.test"}"#, ["alert_emails"]),
                 (#"{"name":"","alert_emails":["bad"]}"#, ["name", "alert_emails[0]"]),
+                (#"{"name":"Ac\u0000me"}"#, ["name"]),
             ]
             for (body, fields) in cases {
                 let reply = try await client.send(.post, "/v1/tenants", json: body)
@@ -126,7 +127,9 @@ struct TenantsTests {
     @Test("bad limits and cursors are 400")
     func badQuery() async throws {
         try await TestApp.run { client in
-            for query in ["limit=0", "limit=201", "limit=abc", "limit=-1", "cursor=garbage!", "cursor=czox"] {
+            let forged = Data("t:-300000000000000000:\(UUID().uuidString)".utf8).base64EncodedString()
+                .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            for query in ["limit=0", "limit=201", "limit=abc", "limit=-1", "cursor=garbage!", "cursor=czox", "cursor=\(forged)"] {
                 let reply = try await client.send(.get, "/v1/tenants?\(query)")
                 #expect(reply.status == .badRequest, "\(query)")
                 #expect(reply.headers[.contentType] == "application/problem+json")

@@ -70,7 +70,10 @@ enum PageCursor {
         let parts = plain.split(separator: ":", omittingEmptySubsequences: false)
         switch (parts.first, parts.count) {
         case ("t", 3):
-            guard let micros = Int64(parts[1]), let id = UUID(uuidString: String(parts[2])) else { return nil }
+            // Keyset times come from rows: between 1970 and 9999, or the cursor was not ours.
+            guard let micros = Int64(parts[1]), (0...253_402_300_799_000_000).contains(micros),
+                let id = UUID(uuidString: String(parts[2]))
+            else { return nil }
             return .time(TimeKeyset(micros: micros, id: id))
         case ("s", 2):
             guard let value = Int64(parts[1]), value >= 0 else { return nil }

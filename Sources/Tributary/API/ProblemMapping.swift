@@ -31,6 +31,14 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return APIError(
                     status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable",
                     detail: "the database cannot be reached; try again shortly")
+            case .invalidInput(let reason):
+                logger.info("database refused a value", metadata: ["error": "\(reason)"])
+                return .badRequest("the request holds a value that cannot be stored or searched for (a NUL character, or a date out of range)")
+            case .transient(let reason):
+                logger.warning("transient database conflict", metadata: ["error": "\(reason)"])
+                return APIError(
+                    status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable",
+                    detail: "the request collided with concurrent work; try again")
             case .failed(let reason):
                 logger.error("database error", metadata: ["error": "\(reason)"])
                 return .internalError

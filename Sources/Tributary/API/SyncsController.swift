@@ -152,6 +152,11 @@ struct SyncsController {
     @Sendable func resetState(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let integration = try await integrations.integration(context)
         let stream = try integration.streamParameter(request)
+        // A run in flight would write its checkpoint back right after.
+        if let active = try await store.activeRun(integrationID: integration.id) {
+            throw APIError.conflict(
+                "a run is queued or running; cancel it or wait before resetting state", extensions: ["run_id": .string(active.lowercased)])
+        }
         try await store.resetState(tenantID: integration.tenantID, integrationID: integration.id, stream: stream, actor: context.caller.actor)
         return Response(status: .noContent)
     }

@@ -12,6 +12,10 @@ struct Validator {
     mutating func name(_ value: String?, field: String, maxLength: Int = 200) -> String? {
         guard let value else { return nil }
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            fail(field, "must not contain control characters")
+            return nil
+        }
         if trimmed.isEmpty {
             fail(field, "must not be blank")
             return nil

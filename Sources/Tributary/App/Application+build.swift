@@ -20,7 +20,7 @@ public func buildApplication(
     let vault = CredentialVault(keyRing: keyRing)
     let catalog = ProviderCatalog.standard
     let flow = OAuthFlow(
-        store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: .shared, logger: logger), catalog: catalog,
+        store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: ProviderHTTP.client, logger: logger), catalog: catalog,
         publicURL: config.publicURL, logger: logger)
 
     let router = buildRouter(

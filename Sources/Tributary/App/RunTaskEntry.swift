@@ -17,7 +17,7 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
     let store = Store(client: postgres, logger: logger)
     let vault = CredentialVault(keyRing: keyRing)
     let flow = OAuthFlow(
-        store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: .shared, logger: logger), catalog: .standard,
+        store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: ProviderHTTP.client, logger: logger), catalog: .standard,
         publicURL: config.publicURL, logger: logger)
     let factory = ConnectorFactory(
         store: store, vault: vault, refresher: TokenRefresher(store: store, flow: flow), registry: ConnectorRegistry())
@@ -68,6 +68,8 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
                 report(code: "lease_lost", message: "another worker took over the run", retryable: false)
             } catch let error as StoreError {
                 report(code: "database_error", message: "\(error)", retryable: true)
+            } catch let error as PSQLError {
+                report(code: "database_error", message: error.serverInfo?[.message] ?? "the database refused a batch", retryable: true)
             } catch let error as VaultError {
                 report(code: "credential_unreadable", message: error.description, retryable: false)
             } catch {

@@ -153,7 +153,8 @@ struct RecordsWriter: Sendable {
         for (index, record) in records.enumerated() {
             buffer.writeString(String(index))
             buffer.writeInteger(UInt8(ascii: "\t"))
-            writeEscaped(record.id, into: &buffer)
+            // A NUL cannot go through COPY (nor into text): an id carrying one keeps U+FFFD instead.
+            writeEscaped(record.id.contains("\u{0}") ? record.id.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : record.id, into: &buffer)
             buffer.writeInteger(UInt8(ascii: "\t"))
             writeEscaped(record.json, into: &buffer)
             buffer.writeInteger(UInt8(ascii: "\n"))

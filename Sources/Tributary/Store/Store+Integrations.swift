@@ -104,6 +104,8 @@ extension Store {
 
     func deleteIntegration(tenantID: UUID, id: UUID, actor: Actor) async throws -> Bool {
         try await write { connection in
+            // Runs first, in the order a batch takes its locks (run, then integration).
+            try await connection.query("SELECT 1 FROM sync_runs WHERE integration_id = \(id) AND tenant_id = \(tenantID) FOR UPDATE")
             let deleted = try await connection.rows(
                 "DELETE FROM integrations WHERE tenant_id = \(tenantID) AND id = \(id) RETURNING provider, name",
                 as: String.self, String.self)

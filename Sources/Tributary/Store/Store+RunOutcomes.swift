@@ -47,15 +47,24 @@ extension Store {
     }
 
     /// Ends an attempt that failed: queued again after `backoff` while attempts remain and the
-    /// error may pass, else failed for good. `owner` nil reclaims a run whose lease lapsed.
-    func failRun(runID: UUID, owner: String?, error: RunError, retryable: Bool, backoff: Duration) async throws -> FailOutcome {
+    /// error may pass, else failed for good; cancelled instead, if someone asked for that.
+    /// `lapsed` reclaims a run of a silent worker: it must still be that claim, and still expired.
+    func failRun(
+        runID: UUID, owner: String, lapsed: Bool = false, error: RunError, retryable: Bool, backoff: Duration
+    ) async throws -> FailOutcome {
         try await write { connection in
             let locked = try await connection.rows(
                 """
-                SELECT attempt, max_attempts, coalesce(lease_owner, '') FROM sync_runs
-                WHERE id = \(runID) AND status = 'running' FOR UPDATE
-                """, as: Int.self, Int.self, String.self)
-            guard let (attempt, maxAttempts, leaseOwner) = locked.first, owner == nil || owner == leaseOwner else { return .notOwned }
+                SELECT attempt, max_attempts, cancel_requested FROM sync_runs
+                WHERE id = \(runID) AND status = 'running' AND lease_owner = \(owner)
+                  AND (NOT \(lapsed) OR lease_expires_at < now())
+                FOR UPDATE
+                """, as: Int.self, Int.self, Bool.self)
+            guard let (attempt, maxAttempts, cancelRequested) = locked.first else { return .notOwned }
+            if cancelRequested {
+                try await connection.cancelOwned(runID: runID, owner: owner)
+                return .failed
+            }
             if retryable && attempt < maxAttempts {
                 let millis = Int(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000)
                 try await connection.query(
@@ -126,16 +135,22 @@ extension Store {
     /// The worker stopped a running run on request.
     func finishCancelled(runID: UUID, owner: String) async throws {
         try await write { connection in
-            guard let run = try await connection.runs(
+            try await connection.cancelOwned(runID: runID, owner: owner)
+        }
+    }
+
+    /// Gives a run back to the queue as it was, the attempt not counted: its worker is shutting
+    /// down, which is no fault of the run's.
+    func releaseRun(runID: UUID, owner: String) async throws {
+        try await write { connection in
+            _ = try await connection.rows(
                 """
-                WITH done AS (
-                    UPDATE sync_runs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
-                    WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running' RETURNING *
-                )
-                SELECT \(unescaped: Self.runColumns) FROM done r
-                """
-            ).first?.0 else { return }
-            try await connection.settleCancelled(run, actor: .system)
+                UPDATE sync_runs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
+                    finished_at = CASE WHEN cancel_requested THEN now() END,
+                    lease_owner = NULL, lease_expires_at = NULL, task_pid = NULL, not_before = now()
+                WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running'
+                RETURNING 1
+                """, as: Int.self)
         }
     }
 
@@ -155,6 +170,20 @@ extension Store {
 }
 
 extension StoreConnection {
+    /// Ends a running run of `owner` as cancelled.
+    func cancelOwned(runID: UUID, owner: String) async throws {
+        guard let run = try await runs(
+            """
+            WITH done AS (
+                UPDATE sync_runs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+                WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running' RETURNING *
+            )
+            SELECT \(unescaped: Store.runColumns) FROM done r
+            """
+        ).first?.0 else { return }
+        try await settleCancelled(run, actor: .system)
+    }
+
     func settleCancelled(_ run: SyncRun, actor: Actor) async throws {
         try await query(
             """

@@ -116,7 +116,7 @@ extension Store {
                 )
                 UPDATE sync_runs r SET status = 'running', lease_owner = \(owner),
                     lease_expires_at = now() + interval '1 second' * \(leaseSeconds),
-                    started_at = coalesce(r.started_at, now()), cancel_requested = false, task_pid = NULL
+                    started_at = coalesce(r.started_at, now()), task_pid = NULL
                 FROM candidate WHERE r.id = candidate.id
                 RETURNING r.id, r.tenant_id, r.integration_id, r.attempt, r.trigger
                 """, as: UUID.self, UUID.self, UUID.self, Int.self, String.self)
@@ -130,6 +130,14 @@ extension Store {
     }
 
     static let claimLockKey: Int64 = 0x7472_6963
+
+    func activeRun(integrationID: UUID) async throws -> UUID? {
+        try await read { connection in
+            try await connection.rows(
+                "SELECT id FROM sync_runs WHERE integration_id = \(integrationID) AND status IN ('queued', 'running')", as: UUID.self
+            ).first
+        }
+    }
 
     /// Extends the lease; nil when the lease is no longer ours, else whether cancel was asked for.
     func heartbeat(runID: UUID, owner: String, leaseSeconds: Int) async throws -> Bool? {

@@ -65,9 +65,13 @@ extension Store {
     /// Deletes the tenant and, through the foreign keys, everything it owns.
     func deleteTenant(id: UUID) async throws -> Bool {
         try await write { connection in
-            try await connection.query("DELETE FROM records WHERE tenant_id = \(id)")
+            // Runs first, in the order a batch takes its locks (run, then integration): a batch in
+            // flight commits before the tenant goes, and its records go below with the rest.
+            try await connection.query("SELECT 1 FROM sync_runs WHERE tenant_id = \(id) FOR UPDATE")
             let deleted = try await connection.rows(
                 "DELETE FROM tenants WHERE id = \(id) RETURNING id", as: UUID.self)
+            // Records carry no foreign key (see migration 0003): they go here, after their tenant.
+            try await connection.query("DELETE FROM records WHERE tenant_id = \(id)")
             return !deleted.isEmpty
         }
     }

@@ -14,8 +14,12 @@ public struct Store: Sendable {
 
     /// Runs `body` on one pooled connection.
     func read<Result: Sendable>(_ body: (StoreConnection) async throws -> Result) async throws -> Result {
-        try await client.withConnection { connection in
-            try await body(StoreConnection(connection: connection, logger: logger))
+        do {
+            return try await client.withConnection { connection in
+                try await body(StoreConnection(connection: connection, logger: logger))
+            }
+        } catch let error as PSQLError {
+            throw StoreError.from(error)
         }
     }
 
@@ -28,9 +32,12 @@ public struct Store: Sendable {
         } catch let error as PostgresTransactionError {
             // The caller wants the error that stopped the work, not the wrapper.
             if let closureError = error.closureError { throw closureError }
+            if let beginError = error.beginError as? PSQLError { throw StoreError.from(beginError) }
             if let beginError = error.beginError { throw beginError }
             if let commitError = error.commitError as? PSQLError { throw StoreError.from(commitError) }
             throw error
+        } catch let error as PSQLError {
+            throw StoreError.from(error)
         }
     }
 }

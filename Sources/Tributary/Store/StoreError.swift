@@ -6,6 +6,10 @@ public enum StoreError: Error, Sendable {
     case conflict(constraint: String?)
     /// A referenced row does not exist (a foreign key refused the write).
     case missingReference(constraint: String?)
+    /// A value Postgres cannot store or read (a NUL character, a timestamp out of range).
+    case invalidInput(String)
+    /// A deadlock or serialization failure: the same request may pass if tried again.
+    case transient(String)
     /// Postgres refused a statement for another reason: a defect of ours, not the client's.
     case failed(String)
     /// Postgres could not be reached.
@@ -17,6 +21,8 @@ public enum StoreError: Error, Sendable {
             switch sqlState {
             case "23505", "23P01": return .conflict(constraint: constraint)
             case "23503": return .missingReference(constraint: constraint)
+            case "40P01", "40001": return .transient(error.serverInfo?[.message] ?? sqlState)
+            case let state where state.hasPrefix("22"): return .invalidInput(error.serverInfo?[.message] ?? sqlState)
             default:
                 let message = error.serverInfo?[.message] ?? "error"
                 return .failed("Postgres \(sqlState): \(message)")

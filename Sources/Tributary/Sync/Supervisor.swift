@@ -33,9 +33,12 @@ struct Supervisor: Sendable {
                 }
                 while active.withLockedValue({ $0 }) < settings.concurrency, !Task.isShuttingDownGracefully {
                     let claimed: ClaimedRun?
+                    // A token per claim: a run this worker lost and claims again is a new claim,
+                    // and an old run-task of it can no longer pass the write fence.
+                    let token = "\(owner)#\(UUID().uuidString.prefix(8).lowercased())"
                     do {
                         claimed = try await store.claimRun(
-                            owner: owner, leaseSeconds: settings.leaseSeconds,
+                            owner: token, leaseSeconds: settings.leaseSeconds,
                             limits: ClaimLimits(perTenant: settings.perTenant, perProvider: settings.perProvider))
                     } catch {
                         logger.warning("could not claim a run", metadata: ["error": "\(error)"])
@@ -44,7 +47,7 @@ struct Supervisor: Sendable {
                     guard let claimed else { break }
                     active.withLockedValue { $0 += 1 }
                     group.addTask {
-                        await supervise(claimed)
+                        await supervise(claimed, token: token)
                         active.withLockedValue { $0 -= 1 }
                     }
                 }
@@ -59,24 +62,25 @@ struct Supervisor: Sendable {
         case cancelled, leaseLost, timedOut, shutdown
     }
 
-    private func supervise(_ run: ClaimedRun) async {
+    private func supervise(_ run: ClaimedRun, token: String) async {
         var log = logger
         log[metadataKey: "run_id"] = "\(run.id.lowercased)"
         log[metadataKey: "integration_id"] = "\(run.integrationID.lowercased)"
         let child: RunTaskProcess
         do {
             child = try RunTaskProcess(
-                binary: settings.runTaskBinary, arguments: ["run-task", run.id.lowercased, "--lease-owner", owner],
+                binary: settings.runTaskBinary, arguments: ["run-task", run.id.lowercased, "--lease-owner", token],
                 environment: childEnvironment)
         } catch {
             log.error("could not start run-task", metadata: ["binary": "\(settings.runTaskBinary)"])
-            await fail(run, RunError(code: "run_task_unavailable", message: "the run-task process could not start"), retryable: true)
+            await fail(run, token: token, RunError(code: "run_task_unavailable", message: "the run-task process could not start"), retryable: true)
             return
         }
         log.info("run-task started", metadata: ["pid": "\(child.pid)", "attempt": "\(run.attempt)"])
         let deadline = ContinuousClock.now + settings.runTimeout
         let beat = Duration.seconds(max(1, settings.leaseSeconds / 3))
         var nextBeat = ContinuousClock.now + beat
+        var lastBeat = ContinuousClock.now
         var stop: Stop?
         while child.isRunning, stop == nil {
             try? await Task.sleep(for: .milliseconds(100))
@@ -86,10 +90,16 @@ struct Supervisor: Sendable {
                 stop = .timedOut
             } else if ContinuousClock.now >= nextBeat {
                 nextBeat = .now + beat
-                switch try? await store.heartbeat(runID: run.id, owner: owner, leaseSeconds: settings.leaseSeconds) {
-                case .some(true): stop = .cancelled
-                case .none: stop = .leaseLost
-                default: break
+                do {
+                    switch try await store.heartbeat(runID: run.id, owner: token, leaseSeconds: settings.leaseSeconds) {
+                    case true?: stop = .cancelled
+                    case nil: stop = .leaseLost
+                    case false?: lastBeat = .now
+                    }
+                } catch {
+                    // A database hiccup is not a lost lease: keep trying until the lease itself would lapse.
+                    log.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                    if ContinuousClock.now - lastBeat > .seconds(settings.leaseSeconds) { stop = .leaseLost }
                 }
             }
         }
@@ -99,28 +109,36 @@ struct Supervisor: Sendable {
 
         switch stop {
         case .cancelled:
-            try? await store.finishCancelled(runID: run.id, owner: owner)
+            do {
+                try await store.finishCancelled(runID: run.id, owner: token)
+            } catch {
+                log.error("could not record a cancelled run", metadata: ["error": "\(error)"])
+            }
         case .leaseLost:
             log.warning("lease lost; another worker has the run")
         case .timedOut:
-            await fail(run, RunError(code: "run_timeout", message: "the run took longer than \(settings.runTimeout)"), retryable: true)
+            await fail(run, token: token, RunError(code: "run_timeout", message: "the run took longer than \(settings.runTimeout)"), retryable: true)
         case .shutdown:
-            await fail(run, RunError(code: "worker_shutdown", message: "the worker shut down during the run"), retryable: true, immediately: true)
+            do {
+                try await store.releaseRun(runID: run.id, owner: token)
+            } catch {
+                log.error("could not release a run at shutdown; its lease will lapse", metadata: ["error": "\(error)"])
+            }
         case nil:
-            await settle(run, ending: ending, output: child.outputText)
+            await settle(run, token: token, ending: ending, output: child.outputText)
         }
     }
 
     /// Records how a run-task that ended by itself went.
-    private func settle(_ run: ClaimedRun, ending: RunTaskProcess.Ending, output: String) async {
+    private func settle(_ run: ClaimedRun, token: String, ending: RunTaskProcess.Ending, output: String) async {
         if ending == .exited(0) {
             // The run-task marks its run succeeded itself; if it did not, it did not finish.
             if (try? await store.run(id: run.id))??.status == .succeeded { return }
-            await fail(run, RunError(code: "run_task_incomplete", message: "the run-task exited without finishing the run"), retryable: true)
+            await fail(run, token: token, RunError(code: "run_task_incomplete", message: "the run-task exited without finishing the run"), retryable: true)
             return
         }
         if let reported = Self.reportedError(in: output) {
-            await fail(run, RunError(code: reported.code, message: reported.message), retryable: reported.retryable)
+            await fail(run, token: token, RunError(code: reported.code, message: reported.message), retryable: reported.retryable)
             return
         }
         let how =
@@ -129,14 +147,13 @@ struct Supervisor: Sendable {
             case .signalled(let signal): "was killed by signal \(signal)\(signal == SIGKILL ? " (out of memory, or killed)" : "")"
             }
         let tail = String(output.suffix(1500)).trimmingCharacters(in: .whitespacesAndNewlines)
-        await fail(run, RunError(code: "run_task_crashed", message: "the run-task \(how)" + (tail.isEmpty ? "" : "; last output: \(tail)")), retryable: true)
+        await fail(run, token: token, RunError(code: "run_task_crashed", message: "the run-task \(how)" + (tail.isEmpty ? "" : "; last output: \(tail)")), retryable: true)
     }
 
-    private func fail(_ run: ClaimedRun, _ error: RunError, retryable: Bool, immediately: Bool = false) async {
+    private func fail(_ run: ClaimedRun, token: String, _ error: RunError, retryable: Bool) async {
         do {
             let outcome = try await store.failRun(
-                runID: run.id, owner: owner, error: error, retryable: retryable,
-                backoff: immediately ? .zero : settings.backoff(afterAttempt: run.attempt))
+                runID: run.id, owner: token, error: error, retryable: retryable, backoff: settings.backoff(afterAttempt: run.attempt))
             logger.info("run attempt failed", metadata: ["run_id": "\(run.id.lowercased)", "code": "\(error.code)", "outcome": "\(outcome)"])
         } catch {
             logger.error("could not record a failed run", metadata: ["run_id": "\(run.id.lowercased)", "error": "\(error)"])
@@ -149,7 +166,7 @@ struct Supervisor: Sendable {
             for expired in try await store.expiredRuns(limit: 100) {
                 let attempt = (try? await store.run(id: expired.id))??.attempt ?? 1
                 let outcome = try await store.failRun(
-                    runID: expired.id, owner: nil,
+                    runID: expired.id, owner: expired.owner, lapsed: true,
                     error: RunError(code: "lease_expired", message: "the worker running this run stopped renewing its lease"),
                     retryable: true, backoff: .zero)
                 logger.warning("reclaimed a run from a silent worker", metadata: [

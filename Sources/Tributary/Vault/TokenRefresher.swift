@@ -38,6 +38,9 @@ struct TokenRefresher: Sendable {
     }
 
     private func refresh(integrationID: UUID, rejected: String?) async throws -> String {
+        // Read before the transaction: inside it, a second pool connection could wait on the first.
+        let integration = try await store.integrationByID(integrationID)
+        let app = try await integration.asyncMap { try await store.oauthApp(provider: $0.provider) } ?? nil
         let outcome: Result<String, RefreshError> = try await store.write { connection in
             guard let stored = try await connection.storedCredential(integrationID: integrationID, lock: true) else {
                 return .failure(.noCredential)
@@ -45,10 +48,7 @@ struct TokenRefresher: Sendable {
             guard case .oauth2(let tokens) = try flow.vault.open(stored) else { return .failure(.notOAuth) }
             // Whoever held the lock before us may have refreshed already.
             if !needsRefresh(tokens, expiresAt: stored.expiresAt, rejected: rejected) { return .success(tokens.accessToken) }
-            guard let refreshToken = tokens.refreshToken,
-                let integration = try await connection.integrationIfExists(tenantID: stored.tenantID, id: integrationID),
-                let app = try await store.oauthApp(provider: integration.provider)
-            else {
+            guard let refreshToken = tokens.refreshToken, integration != nil, let app else {
                 try await connection.markReauthorizationRequired(
                     tenantID: stored.tenantID, integrationID: integrationID, reason: "no refresh token or OAuth app")
                 return .failure(.reauthorizationRequired)
@@ -85,5 +85,21 @@ struct TokenRefresher: Sendable {
             return .success(fresh.accessToken)
         }
         return try outcome.get()
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}
+
+extension Store {
+    /// An integration by id alone, for work that starts from a credential or a run.
+    func integrationByID(_ id: UUID) async throws -> Integration? {
+        try await read { connection in
+            try await connection.integrationRows("\(unescaped: Store.integrationSelect) WHERE i.id = \(id)").first?.0
+        }
     }
 }

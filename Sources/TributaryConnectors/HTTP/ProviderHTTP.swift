@@ -38,8 +38,13 @@ public struct ProviderHTTP: Sendable {
     public var timeout: TimeAmount = .seconds(60)
     public var maxResponseBytes = 32 << 20
 
+    /// Follows no redirect: a provider (or anything in between) must not steer a credential to
+    /// another host or to plain http. Lives as long as the process, like `HTTPClient.shared`.
+    public static let client = HTTPClient(
+        eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+
     public init(
-        client: HTTPClient = .shared, baseURL: String, credential: ConnectorCredential, keyPlacement: APIKeyPlacement,
+        client: HTTPClient = ProviderHTTP.client, baseURL: String, credential: ConnectorCredential, keyPlacement: APIKeyPlacement,
         extraHeaders: [(String, String)] = [], limiter: RateLimiter, logger: Logger
     ) throws {
         guard let base = URLComponents(string: baseURL), base.scheme != nil, base.host != nil else {
@@ -262,10 +267,23 @@ extension JSONValue {
         return nil
     }
 
-    /// The value as compact JSON text, keys sorted.
+    /// The value as compact JSON text, keys sorted. Postgres's jsonb cannot hold U+0000, so a
+    /// provider string carrying one gets U+FFFD in its place rather than failing the stream forever.
     public var jsonText: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "null"
+        let text = (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "null"
+        guard text.contains("\\u0000") else { return text }
+        return (try? String(decoding: encoder.encode(withoutNUL), as: UTF8.self)) ?? "null"
+    }
+
+    var withoutNUL: JSONValue {
+        switch self {
+        case .string(let text): .string(text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
+        case .array(let items): .array(items.map(\.withoutNUL))
+        case .object(let fields):
+            .object(Dictionary(uniqueKeysWithValues: fields.map { ($0.key.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"), $0.value.withoutNUL) }))
+        default: self
+        }
     }
 }

@@ -20,7 +20,7 @@ struct TestServices: Sendable {
         let store = Store(client: client, logger: logger)
         let vault = CredentialVault(keyRing: config.keyRing!)
         let flow = OAuthFlow(
-            store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: .shared, logger: logger),
+            store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: ProviderHTTP.client, logger: logger),
             catalog: .standard, publicURL: config.publicURL, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
