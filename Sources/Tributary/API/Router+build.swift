@@ -4,14 +4,16 @@ import TributaryConnectors
 
 /// Everything the routes need, built once by the application builder.
 struct RouterDependencies: Sendable {
-    var store: Store
+    var services: Services
     var migrator: Migrator
     var registry: PrometheusCollectorRegistry
-    var catalog: ProviderCatalog
     var adminToken: String
-    var vault: CredentialVault
-    var oauthFlow: OAuthFlow
     var worker: WorkerSettings
+
+    var store: Store { services.store }
+    var catalog: ProviderCatalog { services.catalog }
+    var vault: CredentialVault { services.vault }
+    var oauthFlow: OAuthFlow { services.flow }
 }
 
 func buildRouter(_ dependencies: RouterDependencies) -> Router<AppRequestContext> {
@@ -31,11 +33,9 @@ func buildRouter(_ dependencies: RouterDependencies) -> Router<AppRequestContext
         store: dependencies.store, vault: dependencies.vault, catalog: dependencies.catalog,
         maxAttempts: dependencies.worker.maxAttempts)
     v1.addRoutes(integrations.endpoints, atPath: "tenants/:tenant_id/integrations")
-    let factory = ConnectorFactory(
-        store: dependencies.store, vault: dependencies.vault,
-        refresher: TokenRefresher(store: dependencies.store, flow: dependencies.oauthFlow), registry: ConnectorRegistry())
     let syncs = SyncsController(
-        store: dependencies.store, integrations: integrations, factory: factory, maxAttempts: dependencies.worker.maxAttempts)
+        store: dependencies.store, integrations: integrations, factory: dependencies.services.factory,
+        maxAttempts: dependencies.worker.maxAttempts)
     v1.addRoutes(syncs.endpoints, atPath: "tenants/:tenant_id/integrations/:integration_id")
     v1.addRoutes(
         RecordsController(store: dependencies.store, integrations: integrations).endpoints,

@@ -11,26 +11,21 @@ public func buildApplication(
     config: AppConfig, logger: Logger, runWorker: Bool = false
 ) throws -> some ApplicationProtocol {
     let postgres = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
-    let store = Store(client: postgres, logger: logger)
     let migrationsDirectory = try Migration.locateDirectory(configured: config.migrationsDirectory)
     logger.info("using migrations", metadata: ["directory": "\(migrationsDirectory.path)"])
     let migrator = try Migrator(client: postgres, directory: migrationsDirectory, logger: logger)
     let registry = PrometheusCollectorRegistry()
     guard let keyRing = config.keyRing else { throw VaultError.badKeyRing("no key given") }
-    let vault = CredentialVault(keyRing: keyRing)
-    let catalog = ProviderCatalog.standard
-    let flow = OAuthFlow(
-        store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: ProviderHTTP.client, logger: logger), catalog: catalog,
-        publicURL: config.publicURL, logger: logger)
+    let services = Services(postgres: postgres, keyRing: keyRing, publicURL: config.publicURL, logger: logger)
+    let store = services.store
 
     let router = buildRouter(
         RouterDependencies(
-            store: store, migrator: migrator, registry: registry, catalog: catalog, adminToken: config.adminToken,
-            vault: vault, oauthFlow: flow, worker: config.worker))
+            services: services, migrator: migrator, registry: registry, adminToken: config.adminToken, worker: config.worker))
 
-    var services: [any Service] = [postgres]
+    var lifecycle: [any Service] = [postgres]
     if runWorker {
-        services.append(
+        lifecycle.append(
             Worker(
                 store: store, settings: config.worker, childEnvironment: config.childEnvironment, logger: logger,
                 beforeStart: { try await migrator.migrate() }))
@@ -38,7 +33,7 @@ public func buildApplication(
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "tributary"),
-        services: services,
+        services: lifecycle,
         logger: logger
     )
     app.beforeServerStarts {

@@ -14,14 +14,9 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
     limitMemory(megabytes: config.worker.memoryLimitMB, logger: logger)
     guard let keyRing = config.keyRing else { return 2 }
     let postgres = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
-    let store = Store(client: postgres, logger: logger)
-    let vault = CredentialVault(keyRing: keyRing)
-    let flow = OAuthFlow(
-        store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: ProviderHTTP.client, logger: logger), catalog: .standard,
-        publicURL: config.publicURL, logger: logger)
-    let factory = ConnectorFactory(
-        store: store, vault: vault, refresher: TokenRefresher(store: store, flow: flow), registry: ConnectorRegistry())
-    let task = RunTask(store: store, factory: factory, catalog: .standard, logger: logger)
+    let services = Services(postgres: postgres, keyRing: keyRing, publicURL: config.publicURL, logger: logger)
+    let store = services.store
+    let task = RunTask(store: store, factory: services.factory, catalog: services.catalog, logger: logger)
     let parent = getppid()
 
     return await withTaskGroup(of: Int32?.self) { group in

@@ -17,15 +17,11 @@ struct TestServices: Sendable {
         _ config: AppConfig, logger: Logger, _ body: @Sendable (TestServices) async throws -> T
     ) async throws -> T {
         let client = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
-        let store = Store(client: client, logger: logger)
-        let vault = CredentialVault(keyRing: config.keyRing!)
-        let flow = OAuthFlow(
-            store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: ProviderHTTP.client, logger: logger),
-            catalog: .standard, publicURL: config.publicURL, logger: logger)
+        let services = Services(postgres: client, keyRing: config.keyRing!, publicURL: config.publicURL, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            return try await body(TestServices(store: store, flow: flow, refresher: TokenRefresher(store: store, flow: flow)))
+            return try await body(TestServices(store: services.store, flow: services.flow, refresher: services.refresher))
         }
     }
 }

@@ -1,0 +1,29 @@
+import Logging
+import PostgresNIO
+import TributaryConnectors
+
+/// The services every process builds the same way from its configuration: the store, the
+/// vault, the OAuth flow, the token refresher and the connector factory.
+struct Services: Sendable {
+    let store: Store
+    let vault: CredentialVault
+    let flow: OAuthFlow
+    let refresher: TokenRefresher
+    let factory: ConnectorFactory
+    let catalog: ProviderCatalog
+
+    init(postgres: PostgresClient, keyRing: KeyRing, publicURL: String, logger: Logger, catalog: ProviderCatalog = .standard) {
+        let store = Store(client: postgres, logger: logger)
+        let vault = CredentialVault(keyRing: keyRing)
+        let flow = OAuthFlow(
+            store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: ProviderHTTP.client, logger: logger),
+            catalog: catalog, publicURL: publicURL, logger: logger)
+        let refresher = TokenRefresher(store: store, flow: flow)
+        self.store = store
+        self.vault = vault
+        self.flow = flow
+        self.refresher = refresher
+        self.factory = ConnectorFactory(store: store, vault: vault, refresher: refresher, registry: ConnectorRegistry())
+        self.catalog = catalog
+    }
+}
