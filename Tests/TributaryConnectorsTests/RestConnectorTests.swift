@@ -110,6 +110,16 @@ struct RestConnectorTests {
         #expect(http.follow("https://evil.example.test/v2/items?page=3") == "https://api.example.test/v2/items?page=3")
     }
 
+    @Test("integers beyond 2^53 keep every digit, as ids and in the stored record")
+    func largeIntegers() throws {
+        let text = #"{"id":9007199254740993,"next":9007199254740994,"small":42,"ratio":0.5}"#
+        let value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        #expect(RestConnector.scalar(value["id"]) == "9007199254740993")
+        #expect(RestConnector.scalar(value["next"]) == "9007199254740994")
+        #expect(RestConnector.scalar(value["small"]) == "42")
+        #expect(value.jsonText == #"{"id":9007199254740993,"next":9007199254740994,"ratio":0.5,"small":42}"#)
+    }
+
     @Test("a NUL in provider data becomes U+FFFD: jsonb cannot hold it")
     func nulCharacters() {
         let value: JSONValue = ["name": .string("a\u{0}b"), "tags": [.string("\u{0}")]]

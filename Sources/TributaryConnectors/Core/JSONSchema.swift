@@ -23,7 +23,8 @@ public enum JSONSchema {
     /// it by the time it gets here; sorted keys are the next best thing, the same on every run.
     /// `root` prefixes every path, so a caller validating a request's `config` passes "config".
     public static func validate(_ value: JSONValue, against schema: JSONValue, at root: String = "") -> [SchemaViolation] {
-        let found = Evaluator(root: schema).violations(of: value, against: schema, at: root, refs: [])
+        // Schemas speak of numbers; a huge exact integer is judged as the number it is.
+        let found = Evaluator(root: schema).violations(of: value.numbersAsDoubles, against: schema, at: root, refs: [])
         // allOf branches and $ref targets often restate a constraint; the client should read each fault once.
         var seen = Set<SchemaViolation>()
         return found.filter { seen.insert($0).inserted }
@@ -138,7 +139,7 @@ private struct Evaluator {
                 }
             }
 
-        case .null, .bool:
+        case .null, .bool, .integer:  // .integer never reaches here: validate turns it into .number
             break
         }
 
@@ -394,6 +395,7 @@ private struct Evaluator {
         case .null: "null"
         case .bool(let flag): flag ? "true" : "false"
         case .number(let number): text(number)
+        case .integer(let number): String(number)
         case .string(let string):
             "\"" + string.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case .array(let elements): "[" + elements.map(json).joined(separator: ", ") + "]"

@@ -6,6 +6,9 @@ public enum JSONValue: Sendable, Hashable {
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
+    /// An integer beyond ±2^53, which a Double would round: kept exact, so a provider's large
+    /// id neither changes nor collides with its neighbour.
+    case integer(Int64)
 }
 
 extension JSONValue: Codable {
@@ -16,7 +19,11 @@ extension JSONValue: Codable {
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
         } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
+            if abs(value) >= 9_007_199_254_740_992, value.rounded() == value, let exact = try? container.decode(Int64.self) {
+                self = .integer(exact)
+            } else {
+                self = .number(value)
+            }
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
         } else if let value = try? container.decode([JSONValue].self) {
@@ -38,6 +45,7 @@ extension JSONValue: Codable {
             } else {
                 try container.encode(value)
             }
+        case .integer(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
@@ -57,4 +65,16 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
     public init(nilLiteral: ()) { self = .null }
+}
+
+extension JSONValue {
+    /// The same value with exact large integers as `Double`s, for arithmetic that wants one kind of number.
+    var numbersAsDoubles: JSONValue {
+        switch self {
+        case .integer(let value): .number(Double(value))
+        case .array(let items): .array(items.map(\.numbersAsDoubles))
+        case .object(let fields): .object(fields.mapValues(\.numbersAsDoubles))
+        default: self
+        }
+    }
 }

@@ -105,7 +105,8 @@ struct KeapConnector: Connector {
 
     static func id(_ item: JSONValue) -> String? {
         switch item["id"] {
-        case .number(let value)?: String(Int64(value))
+        case .integer(let value)?: String(value)
+        case .number(let value)?: value.rounded() == value && abs(value) < 9e15 ? String(Int64(value)) : String(value)
         case .string(let value)?: value
         default: nil
         }

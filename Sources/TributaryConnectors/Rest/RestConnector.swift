@@ -86,7 +86,8 @@ struct RestConnector: Connector {
     static func scalar(_ value: JSONValue?) -> String? {
         switch value {
         case .string(let text)?: text
-        case .number(let number)?: number.rounded() == number ? String(Int64(number)) : String(number)
+        case .integer(let number)?: String(number)
+        case .number(let number)?: number.rounded() == number && abs(number) < 9e15 ? String(Int64(number)) : String(number)
         default: nil
         }
     }
