@@ -21,6 +21,13 @@ struct APIError: Error, Sendable {
     static func badRequest(_ detail: String, errors: [FieldError] = []) -> APIError {
         APIError(status: .badRequest, slug: "bad-request", title: "Bad request", detail: detail, errors: errors)
     }
+    /// A query parameter (or several) at fault: 400, each named as in `errors`.
+    static func badQuery(_ errors: [FieldError]) -> APIError {
+        .badRequest(errors.map { "\($0.field) \($0.message)" }.joined(separator: "; "), errors: errors)
+    }
+    static func badQuery(field: String, _ message: String) -> APIError {
+        .badQuery([FieldError(field: field, message: message)])
+    }
     static func unauthorized(_ detail: String) -> APIError {
         APIError(status: .unauthorized, slug: "unauthorized", title: "Unauthorized", detail: detail)
     }

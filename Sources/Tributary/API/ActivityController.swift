@@ -43,9 +43,7 @@ struct ActivityController {
                 errors.append(FieldError(field: name, message: "must be an RFC 3339 timestamp"))
             }
         }
-        guard errors.isEmpty else {
-            throw APIError.badRequest(errors.map { "\($0.field) \($0.message)" }.joined(separator: "; "), errors: errors)
-        }
+        guard errors.isEmpty else { throw APIError.badQuery(errors) }
         return filter
     }
 }

@@ -102,7 +102,7 @@ struct IntegrationsController {
         if let text = parameters["status"].map(String.init) {
             guard let value = IntegrationStatus(rawValue: text) else {
                 let allowed = IntegrationStatus.allCases.map(\.rawValue).joined(separator: ", ")
-                throw APIError.badRequest("status must be one of: \(allowed)", errors: [FieldError(field: "status", message: "must be one of: \(allowed)")])
+                throw APIError.badQuery(field: "status", "must be one of: \(allowed)")
             }
             status = value
         }

@@ -136,7 +136,7 @@ struct OAuthController {
     @Sendable func complete(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Connected> {
         let query = request.uri.queryParameters
         guard let state = query["state"].map(String.init), !state.isEmpty else {
-            throw APIError.badRequest("state is missing", errors: [FieldError(field: "state", message: "is required")])
+            throw APIError.badQuery(field: "state", "is required")
         }
         if let error = query["error"].map(String.init) {
             // The person declined, or the provider refused: the state is spent either way.
@@ -145,7 +145,7 @@ struct OAuthController {
             throw APIError.badRequest("the provider did not authorize: \(error)\(description)")
         }
         guard let code = query["code"].map(String.init), !code.isEmpty else {
-            throw APIError.badRequest("code is missing", errors: [FieldError(field: "code", message: "is required")])
+            throw APIError.badQuery(field: "code", "is required")
         }
         let integration = try await flow.complete(code: code, state: state)
         return JSONResponse(Connected(integrationID: integration.id, status: integration.status))

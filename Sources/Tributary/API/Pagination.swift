@@ -13,9 +13,7 @@ struct ListQuery: Sendable {
         let query = request.uri.queryParameters
         if let text = query["limit"].map(String.init) {
             guard let limit = Int(text), (1...Self.maxLimit).contains(limit) else {
-                throw APIError.badRequest(
-                    "limit must be a whole number from 1 to \(Self.maxLimit)",
-                    errors: [FieldError(field: "limit", message: "must be a whole number from 1 to \(Self.maxLimit)")])
+                throw APIError.badQuery(field: "limit", "must be a whole number from 1 to \(Self.maxLimit)")
             }
             self.limit = limit
         } else {
@@ -23,9 +21,7 @@ struct ListQuery: Sendable {
         }
         if let text = query["cursor"].map(String.init), !text.isEmpty {
             guard let next = PageCursor.decode(text) else {
-                throw APIError.badRequest(
-                    "cursor is not one this API gave out",
-                    errors: [FieldError(field: "cursor", message: "is not a cursor this API gave out")])
+                throw APIError.badQuery(field: "cursor", "is not a cursor this API gave out")
             }
             self.after = next
         }
@@ -57,9 +53,7 @@ enum PageCursor {
         case .time(let keyset): plain = "t:\(keyset.micros):\(keyset.id.lowercased)"
         case .sequence(let value): plain = "s:\(value)"
         }
-        return Data(plain.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Data(plain.utf8).base64URLEncodedString()
     }
 
     static func decode(_ text: String) -> PageKey? {

@@ -23,9 +23,7 @@ struct RecordsController {
         var modifiedAfter: Date?
         if let text = parameters["modified_after"].map(String.init) {
             guard let date = Timestamps.parse(text) else {
-                throw APIError.badRequest(
-                    "modified_after must be an RFC 3339 timestamp",
-                    errors: [FieldError(field: "modified_after", message: "must be an RFC 3339 timestamp")])
+                throw APIError.badQuery(field: "modified_after", "must be an RFC 3339 timestamp")
             }
             modifiedAfter = date
         }
@@ -64,9 +62,7 @@ extension Integration {
     func streamParameter(_ request: Request) throws(APIError) -> String? {
         guard let stream = request.uri.queryParameters["stream"].map(String.init) else { return nil }
         guard streams.contains(stream) else {
-            throw APIError.badRequest(
-                "stream must be one of the integration's streams",
-                errors: [FieldError(field: "stream", message: "must be one of: \(streams.joined(separator: ", "))")])
+            throw APIError.badQuery(field: "stream", "must be one of: \(streams.joined(separator: ", "))")
         }
         return stream
     }

@@ -11,9 +11,7 @@ public func buildApplication(
     config: AppConfig, logger: Logger, runWorker: Bool = false
 ) throws -> some ApplicationProtocol {
     let postgres = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
-    let migrationsDirectory = try Migration.locateDirectory(configured: config.migrationsDirectory)
-    logger.info("using migrations", metadata: ["directory": "\(migrationsDirectory.path)"])
-    let migrator = try Migrator(client: postgres, directory: migrationsDirectory, logger: logger)
+    let migrator = try Migrator(client: postgres, config: config, logger: logger)
     let registry = PrometheusCollectorRegistry()
     guard let keyRing = config.keyRing else { throw VaultError.badKeyRing("no key given") }
     let services = Services(postgres: postgres, keyRing: keyRing, publicURL: config.publicURL, logger: logger)
@@ -45,15 +43,10 @@ public func buildApplication(
 
 /// Applies pending migrations and returns: `tributary migrate`.
 public func runMigrations(config: AppConfig, logger: Logger) async throws {
-    let postgres = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
-    let directory = try Migration.locateDirectory(configured: config.migrationsDirectory)
-    logger.info("using migrations", metadata: ["directory": "\(directory.path)"])
-    let migrator = try Migrator(client: postgres, directory: directory, logger: logger)
-    try await withThrowingDiscardingTaskGroup { group in
-        group.addTask { await postgres.run() }
+    try await withPostgres(config: config, logger: logger) { postgres in
+        let migrator = try Migrator(client: postgres, config: config, logger: logger)
         let applied = try await migrator.migrate()
         logger.info("migrations up to date", metadata: ["applied": "\(applied.count)", "version": "\(migrator.latestVersion)"])
-        group.cancelAll()
     }
 }
 
@@ -61,8 +54,7 @@ public func runMigrations(config: AppConfig, logger: Logger) async throws {
 public func runWorker(config: AppConfig, logger: Logger) async throws {
     let postgres = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
     let store = Store(client: postgres, logger: logger)
-    let directory = try Migration.locateDirectory(configured: config.migrationsDirectory)
-    let migrator = try Migrator(client: postgres, directory: directory, logger: logger)
+    let migrator = try Migrator(client: postgres, config: config, logger: logger)
     guard let keyRing = config.keyRing else { throw VaultError.badKeyRing("no key given") }
     let worker = Worker(
         store: store, settings: config.worker, childEnvironment: config.childEnvironment, logger: logger,
@@ -81,12 +73,20 @@ public func runWorker(config: AppConfig, logger: Logger) async throws {
 /// Re-seals every secret under the first key: `tributary keys rotate`.
 public func rotateKeys(config: AppConfig, logger: Logger) async throws -> (rewritten: Int, unreadable: Int) {
     guard let keyRing = config.keyRing else { throw VaultError.badKeyRing("no key given") }
+    return try await withPostgres(config: config, logger: logger) { postgres in
+        let summary = try await KeyRotation(store: Store(client: postgres, logger: logger), keyRing: keyRing, logger: logger).run()
+        return (summary.rewritten, summary.unreadable)
+    }
+}
+
+/// A Postgres client running for the length of `body`: the one-shot commands' connection.
+func withPostgres<Result: Sendable>(
+    config: AppConfig, logger: Logger, _ body: @Sendable (PostgresClient) async throws -> Result
+) async throws -> Result {
     let postgres = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
-    let store = Store(client: postgres, logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await postgres.run() }
         defer { group.cancelAll() }
-        let summary = try await KeyRotation(store: store, keyRing: keyRing, logger: logger).run()
-        return (summary.rewritten, summary.unreadable)
+        return try await body(postgres)
     }
 }

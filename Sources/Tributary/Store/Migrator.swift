@@ -18,6 +18,13 @@ public struct Migrator: Sendable {
         self.logger = logger
     }
 
+    /// The migrations of the folder the configuration leads to; logs which folder that is.
+    init(client: PostgresClient, config: AppConfig, logger: Logger) throws(MigrationError) {
+        let directory = try Migration.locateDirectory(configured: config.migrationsDirectory)
+        logger.info("using migrations", metadata: ["directory": "\(directory.path)"])
+        try self.init(client: client, directory: directory, logger: logger)
+    }
+
     public var latestVersion: Int { migrations.last?.version ?? 0 }
 
     /// Applies what is pending; returns the versions this call applied.

@@ -146,6 +146,15 @@ extension Store {
     }
 }
 
+extension Store {
+    /// An integration by id alone, for work that starts from a credential or a run.
+    func integrationByID(_ id: UUID) async throws -> Integration? {
+        try await read { connection in
+            try await connection.integrationRows("\(unescaped: Store.integrationSelect) WHERE i.id = \(id)").first?.0
+        }
+    }
+}
+
 extension StoreConnection {
     typealias IntegrationRow = (Integration, Int64)
 

@@ -121,11 +121,9 @@ extension Store {
                 RETURNING r.id, r.tenant_id, r.integration_id, r.attempt, r.trigger
                 """, as: UUID.self, UUID.self, UUID.self, Int.self, String.self)
             guard let row = claimed.first else { return nil }
-            try await connection.appendActivity(
-                ActivityDraft(
-                    tenantID: row.1, actor: .system, action: "sync.started", integrationID: row.2,
-                    details: ["run_id": .string(row.0.lowercased), "attempt": .number(Double(row.3)), "trigger": .string(row.4)]))
-            return ClaimedRun(id: row.0, tenantID: row.1, integrationID: row.2, attempt: row.3)
+            let run = ClaimedRun(id: row.0, tenantID: row.1, integrationID: row.2, attempt: row.3)
+            try await connection.recordStarted(run, trigger: row.4)
+            return run
         }
     }
 
@@ -179,6 +177,14 @@ struct ActiveRunError: Error, Sendable {
 }
 
 extension StoreConnection {
+    /// `sync.started`, in the transaction of the claim.
+    func recordStarted(_ run: ClaimedRun, trigger: String) async throws {
+        try await appendActivity(
+            ActivityDraft(
+                tenantID: run.tenantID, actor: .system, action: "sync.started", integrationID: run.integrationID,
+                details: ["run_id": .string(run.id.lowercased), "attempt": .number(Double(run.attempt)), "trigger": .string(trigger)]))
+    }
+
     func insertRun(
         tenantID: UUID, integrationID: UUID, provider: String, trigger: RunTrigger, streams: [String], fullResync: Bool,
         maxAttempts: Int

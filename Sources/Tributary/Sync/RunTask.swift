@@ -120,11 +120,9 @@ extension Store {
                 RETURNING tenant_id, integration_id, attempt, trigger
                 """, as: UUID.self, UUID.self, Int.self, String.self)
             guard let row = claimed.first else { return nil }
-            try await connection.appendActivity(
-                ActivityDraft(
-                    tenantID: row.0, actor: .system, action: "sync.started", integrationID: row.1,
-                    details: ["run_id": .string(id.lowercased), "attempt": .number(Double(row.2)), "trigger": .string(row.3)]))
-            return ClaimedRun(id: id, tenantID: row.0, integrationID: row.1, attempt: row.2)
+            let run = ClaimedRun(id: id, tenantID: row.0, integrationID: row.1, attempt: row.2)
+            try await connection.recordStarted(run, trigger: row.3)
+            return run
         }
     }
 

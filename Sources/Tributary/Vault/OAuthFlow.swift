@@ -40,7 +40,7 @@ struct OAuthFlow: Sendable {
         }
         let state = Self.randomToken(bytes: 32)
         let verifier = Self.randomToken(bytes: 48)
-        let challenge = Self.base64URL(Data(SHA256.hash(data: Data(verifier.utf8))))
+        let challenge = Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString()
         let expiresAt = Date(timeIntervalSinceNow: Self.stateLifetime)
         let sealedVerifier = try vault.keyRing.seal(
             verifier, for: .pkceVerifier(tenantID: integration.tenantID, integrationID: integration.id))
@@ -103,12 +103,7 @@ struct OAuthFlow: Sendable {
 
     static func randomToken(bytes count: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        return base64URL(Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }))
-    }
-
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).base64URLEncodedString()
     }
 
     static func hash(_ state: String) -> Data {

@@ -40,7 +40,8 @@ struct TokenRefresher: Sendable {
     private func refresh(integrationID: UUID, rejected: String?) async throws -> String {
         // Read before the transaction: inside it, a second pool connection could wait on the first.
         let integration = try await store.integrationByID(integrationID)
-        let app = try await integration.asyncMap { try await store.oauthApp(provider: $0.provider) } ?? nil
+        var app: StoredOAuthApp?
+        if let integration { app = try await store.oauthApp(provider: integration.provider) }
         let outcome: Result<String, RefreshError> = try await store.write { connection in
             guard let stored = try await connection.storedCredential(integrationID: integrationID, lock: true) else {
                 return .failure(.noCredential)
@@ -85,21 +86,5 @@ struct TokenRefresher: Sendable {
             return .success(fresh.accessToken)
         }
         return try outcome.get()
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
-    }
-}
-
-extension Store {
-    /// An integration by id alone, for work that starts from a credential or a run.
-    func integrationByID(_ id: UUID) async throws -> Integration? {
-        try await read { connection in
-            try await connection.integrationRows("\(unescaped: Store.integrationSelect) WHERE i.id = \(id)").first?.0
-        }
     }
 }
