@@ -17,7 +17,7 @@ struct ActivityTests {
 
             let reply = try await client.send(.get, "/v1/tenants/\(acme)/activity", as: .token(key))
             let entries = try reply.decode(ListOf<ActivityEntry>.self).data
-            #expect(entries.map(\.action) == ["api_key.revoked", "tenant.updated", "api_key.created", "api_key.created", "tenant.created"])
+            #expect(entries.map(\.action.rawValue) == ["api_key.revoked", "tenant.updated", "api_key.created", "api_key.created", "tenant.created"])
             #expect(entries[0].actor == .apiKey(UUID(uuidString: keyID)!))
             #expect(entries[0].details["key_id"] == .string(otherID))
             #expect(entries[1].actor == .admin)
@@ -50,7 +50,7 @@ struct ActivityTests {
             while let next = cursor {
                 let page = try await client.send(.get, "/v1/tenants/\(acme)/activity?action=api_key.created&limit=2&cursor=\(next)")
                 let decoded = try page.decode(ListOf<ActivityEntry>.self)
-                #expect(decoded.data.allSatisfy { $0.action == "api_key.created" })
+                #expect(decoded.data.allSatisfy { $0.action.rawValue == "api_key.created" })
                 pageIDs += decoded.data.map(\.id)
                 cursor = page.json["next_cursor"] as? String
             }
@@ -61,11 +61,11 @@ struct ActivityTests {
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             let stamp = formatter.string(from: middle)
             let since = try await client.send(.get, "/v1/tenants/\(acme)/activity?since=\(stamp)")
-            let sinceActions = try since.decode(ListOf<ActivityEntry>.self).data.map(\.action)
+            let sinceActions = try since.decode(ListOf<ActivityEntry>.self).data.map(\.action.rawValue)
             #expect(sinceActions.filter { $0 == "tenant.updated" }.count == 3)
             #expect(!sinceActions.contains("tenant.created"))
             let until = try await client.send(.get, "/v1/tenants/\(acme)/activity?until=\(stamp)")
-            let untilActions = try until.decode(ListOf<ActivityEntry>.self).data.map(\.action)
+            let untilActions = try until.decode(ListOf<ActivityEntry>.self).data.map(\.action.rawValue)
             #expect(!untilActions.contains("tenant.updated"))
             #expect(untilActions.contains("tenant.created"))
 

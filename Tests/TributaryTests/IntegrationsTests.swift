@@ -56,7 +56,7 @@ struct IntegrationsTests {
             #expect(!everything.contains(secret))
             #expect(!everything.contains(newSecret))
             #expect(!everything.contains("pk_live"))
-            let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity").decode(ListOf<ActivityEntry>.self).data.map(\.action)
+            let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity").decode(ListOf<ActivityEntry>.self).data.map(\.action.rawValue)
             #expect(actions.prefix(2) == ["credential.updated", "integration.created"])
         }
     }
@@ -121,7 +121,7 @@ struct IntegrationsTests {
             #expect(try await client.send(.delete, "\(base)/\(demo)").status == .noContent)
             #expect(try await client.send(.get, "\(base)/\(demo)").status == .notFound)
             let log = try await client.send(.get, "/v1/tenants/\(tenant)/activity?integration_id=\(demo)").decode(ListOf<ActivityEntry>.self)
-            #expect(log.data.map(\.action) == ["integration.deleted", "integration.updated", "integration.updated", "integration.created"])
+            #expect(log.data.map(\.action.rawValue) == ["integration.deleted", "integration.updated", "integration.updated", "integration.created"])
             #expect(log.data[2].details["changed"] == ["streams", "sync_frequency_minutes", "status"])
         }
     }

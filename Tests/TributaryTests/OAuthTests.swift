@@ -107,7 +107,7 @@ struct OAuthTests {
                 #expect(after.json["status"] as? String == "reauthorization_required")
                 #expect(after.json["next_sync_at"] is NSNull)
                 let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity?integration_id=\(id)")
-                    .decode(ListOf<ActivityEntry>.self).data.map(\.action)
+                    .decode(ListOf<ActivityEntry>.self).data.map(\.action.rawValue)
                 #expect(actions == ["alert.raised", "oauth.refresh_failed", "oauth.refreshed", "oauth.refreshed", "oauth.connected", "integration.created"])
                 let alerts = try await client.database.rows(
                     "SELECT kind || ':' || integration_id::text || ':' || email_status FROM alerts", as: String.self)

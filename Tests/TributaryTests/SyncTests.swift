@@ -47,7 +47,7 @@ struct SyncTests {
             let cursors = try #require(state.json["streams"] as? [String: [String: Any]])
             #expect((cursors["contacts"]?["cursor"] as? [String: Any])?["run"] as? Int == 2)
             let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity?integration_id=\(id)")
-                .decode(ListOf<ActivityEntry>.self).data.map(\.action)
+                .decode(ListOf<ActivityEntry>.self).data.map(\.action.rawValue)
             #expect(actions == ["sync.succeeded", "sync.started", "integration.created"])
         }
     }

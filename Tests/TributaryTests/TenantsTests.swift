@@ -16,7 +16,7 @@ struct TenantsTests {
             let tenant = try created.decode(Tenant.self)
             #expect(tenant.name == "Acme")
             #expect(tenant.alertEmails == ["ops@acme.test", "cto@acme.test"])
-            #expect(tenant.status == "active")
+            #expect(tenant.status == .active)
             #expect(created.json["id"] as? String == tenant.id.uuidString.lowercased())
             #expect(created.headers[.location] == "/v1/tenants/\(tenant.id.uuidString.lowercased())")
             #expect(created.headers[.contentType] == "application/json; charset=utf-8")

@@ -19,21 +19,18 @@ struct APIKeysController {
 
     /// The one answer that carries the key itself.
     struct Created: Encodable, Sendable {
-        var key: APIKey
-        var secret: String
+        @WireID var id: UUID
+        var name: String
+        var key: String
+        var prefix: String
+        var createdAt: Date
 
-        enum CodingKeys: String, CodingKey {
-            case id, name, key, prefix
-            case createdAt = "created_at"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(id: key.id, forKey: .id)
-            try container.encode(key.name, forKey: .name)
-            try container.encode(secret, forKey: .key)
-            try container.encode(key.prefix, forKey: .prefix)
-            try container.encode(key.createdAt, forKey: .createdAt)
+        init(key: APIKey, secret: String) {
+            self.id = key.id
+            self.name = key.name
+            self.key = secret
+            self.prefix = key.prefix
+            self.createdAt = key.createdAt
         }
     }
 

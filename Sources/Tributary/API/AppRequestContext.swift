@@ -12,6 +12,8 @@ public struct AppRequestContext: RequestContext {
     }
 
     public var maxUploadSize: Int { 1 << 20 }
+    public var requestDecoder: JSONDecoder { JSONCoding.decoder }
+    public var responseEncoder: JSONEncoder { JSONCoding.encoder }
 }
 
 /// The context behind the auth middleware: a caller is always there.
@@ -26,4 +28,6 @@ public struct AuthenticatedContext: ChildRequestContext {
     }
 
     public var maxUploadSize: Int { 1 << 20 }
+    public var requestDecoder: JSONDecoder { JSONCoding.decoder }
+    public var responseEncoder: JSONEncoder { JSONCoding.encoder }
 }

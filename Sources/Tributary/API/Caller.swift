@@ -5,7 +5,7 @@ enum Caller: Sendable, Equatable {
     case admin
     case tenantKey(keyID: UUID, tenantID: UUID)
 
-    var actor: Actor {
+    var actor: ActivityActor {
         switch self {
         case .admin: .admin
         case .tenantKey(let keyID, _): .apiKey(keyID)

@@ -23,11 +23,6 @@ struct IntegrationsController {
     struct CredentialBody: Decodable {
         var type: String
         var apiKey: String?
-
-        enum CodingKeys: String, CodingKey {
-            case type
-            case apiKey = "api_key"
-        }
     }
 
     struct CreateBody: Decodable {
@@ -37,11 +32,6 @@ struct IntegrationsController {
         var streams: [String]?
         var syncFrequencyMinutes: Int?
         var credential: CredentialBody?
-
-        enum CodingKeys: String, CodingKey {
-            case provider, name, config, streams, credential
-            case syncFrequencyMinutes = "sync_frequency_minutes"
-        }
     }
 
     struct UpdateBody: Decodable {
@@ -50,11 +40,6 @@ struct IntegrationsController {
         var streams: [String]?
         var syncFrequencyMinutes: Int?
         var status: String?
-
-        enum CodingKeys: String, CodingKey {
-            case name, config, streams, status
-            case syncFrequencyMinutes = "sync_frequency_minutes"
-        }
     }
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Integration> {
@@ -112,11 +97,11 @@ struct IntegrationsController {
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Integration> {
-        JSONResponse(try await integration(context))
+        JSONResponse(try await context.integration(in: store))
     }
 
     @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Integration> {
-        let current = try await integration(context)
+        let current = try await context.integration(in: store)
         let body = try await request.decodeJSON(as: UpdateBody.self, context: context)
         guard let provider = catalog.provider(id: current.provider) else { throw APIError.notFound("no such integration") }
         var validator = Validator()
@@ -140,9 +125,6 @@ struct IntegrationsController {
             validator.fail("", "give at least one of name, config, streams, sync_frequency_minutes, status")
         }
         try validator.check()
-        if patch.status == .active, [.pendingAuthorization, .reauthorizationRequired].contains(current.status) {
-            throw APIError.conflict("the integration is \(current.status.rawValue): connect it before activating it")
-        }
         guard let updated = try await store.updateIntegration(
             tenantID: current.tenantID, id: current.id, patch: patch, actor: context.caller.actor)
         else { throw APIError.notFound("no such integration") }
@@ -159,7 +141,7 @@ struct IntegrationsController {
     }
 
     @Sendable func putCredential(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Integration> {
-        let current = try await integration(context)
+        let current = try await context.integration(in: store)
         let body = try await request.decodeJSON(as: CredentialBody.self, context: context)
         guard let provider = catalog.provider(id: current.provider) else { throw APIError.notFound("no such integration") }
         var validator = Validator()
@@ -169,22 +151,10 @@ struct IntegrationsController {
             throw APIError.validation([FieldError(field: "type", message: "must be api_key; OAuth credentials come through /oauth/authorize")])
         }
         let sealed = try vault.seal(secret, tenantID: current.tenantID, integrationID: current.id)
-        // A new key is a fresh start for an integration that could not authenticate.
-        let status: IntegrationStatus? = [.reauthorizationRequired, .pendingAuthorization, .failing].contains(current.status) ? .active : nil
         guard let updated = try await store.replaceCredential(
-            tenantID: current.tenantID, integrationID: current.id, credential: sealed, status: status,
-            action: "credential.updated", actor: context.caller.actor)
+            tenantID: current.tenantID, integrationID: current.id, credential: sealed, transition: \.afterNewAPIKey,
+            action: .credentialUpdated, actor: context.caller.actor)
         else { throw APIError.notFound("no such integration") }
         return JSONResponse(updated)
-    }
-
-    /// The integration of the path, inside a tenant the caller may see.
-    func integration(_ context: AuthenticatedContext) async throws -> Integration {
-        let tenantID = try context.tenantID()
-        let id = try context.uuidParameter("integration_id", "integration")
-        guard let integration = try await store.integration(tenantID: tenantID, id: id) else {
-            throw APIError.notFound("no such integration")
-        }
-        return integration
     }
 }

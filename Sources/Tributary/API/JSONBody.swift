@@ -1,24 +1,6 @@
 import Foundation
 import Hummingbird
 
-extension JSONEncoder {
-    /// How every answer is written: RFC 3339 UTC timestamps, keys as the types name them.
-    static var api: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-}
-
-extension JSONDecoder {
-    static var api: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }
-}
-
 /// An answer with a JSON body.
 struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
     var status: HTTPResponse.Status = .ok
@@ -32,10 +14,10 @@ struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers = headers
-        headers[.contentType] = "application/json; charset=utf-8"
-        let data = try JSONEncoder.api.encode(value)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        var response = try context.responseEncoder.encode(value, from: request, context: context)
+        response.status = status
+        for field in headers { response.headers[field.name] = field.value }
+        return response
     }
 }
 
@@ -57,7 +39,7 @@ extension Request {
             throw APIError.badRequest("the request body is empty; send a JSON object")
         }
         do {
-            return try JSONDecoder.api.decode(T.self, from: Data(buffer.readableBytesView))
+            return try await context.requestDecoder.decode(T.self, from: request, context: context)
         } catch let error as DecodingError {
             throw APIError.from(error)
         }
@@ -85,14 +67,15 @@ extension APIError {
         }
     }
 
-    /// `alert_emails[1]`, `config.base_url`.
+    /// `alert_emails[1]`, `config.base_url`: decoding names the properties, the wire snake_cases them.
     static func fieldName(_ path: [any CodingKey]) -> String {
         var name = ""
         for key in path {
             if let index = key.intValue {
                 name += "[\(index)]"
             } else {
-                name += name.isEmpty ? key.stringValue : ".\(key.stringValue)"
+                let wire = JSONCoding.snakeCased(key.stringValue)
+                name += name.isEmpty ? wire : ".\(wire)"
             }
         }
         return name

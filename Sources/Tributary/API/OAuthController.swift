@@ -23,76 +23,49 @@ struct OAuthController {
         return routes
     }
 
+    /// Named as the snake_case wire names decode (`client_id` → `clientId`).
     struct AppBody: Decodable {
-        var clientID: String
+        var clientId: String
         var clientSecret: String
         var scopes: [String]?
-        var authorizeURL: String?
-        var tokenURL: String?
-
-        enum CodingKeys: String, CodingKey {
-            case scopes
-            case clientID = "client_id"
-            case clientSecret = "client_secret"
-            case authorizeURL = "authorize_url"
-            case tokenURL = "token_url"
-        }
+        var authorizeUrl: String?
+        var tokenUrl: String?
     }
 
     /// The app as answers show it: no secret.
     struct AppView: Encodable, Sendable {
-        var app: StoredOAuthApp
+        var provider: String
+        var clientID: String
+        var scopes: [String]
+        var authorizeURL: String
+        var tokenURL: String
+        var updatedAt: Date
 
-        enum CodingKeys: String, CodingKey {
-            case provider, scopes
-            case clientID = "client_id"
-            case authorizeURL = "authorize_url"
-            case tokenURL = "token_url"
-            case updatedAt = "updated_at"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(app.provider, forKey: .provider)
-            try container.encode(app.clientID, forKey: .clientID)
-            try container.encode(app.scopes, forKey: .scopes)
-            try container.encode(app.authorizeURL, forKey: .authorizeURL)
-            try container.encode(app.tokenURL, forKey: .tokenURL)
-            try container.encode(app.updatedAt, forKey: .updatedAt)
+        init(_ app: StoredOAuthApp) {
+            self.provider = app.provider
+            self.clientID = app.clientID
+            self.scopes = app.scopes
+            self.authorizeURL = app.authorizeURL
+            self.tokenURL = app.tokenURL
+            self.updatedAt = app.updatedAt
         }
     }
 
     struct AuthorizationView: Encodable, Sendable {
-        var authorization: OAuthFlow.Authorization
+        var authorizeURL: String
+        var state: String
+        var expiresAt: Date
 
-        enum CodingKeys: String, CodingKey {
-            case state
-            case authorizeURL = "authorize_url"
-            case expiresAt = "expires_at"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(authorization.authorizeURL, forKey: .authorizeURL)
-            try container.encode(authorization.state, forKey: .state)
-            try container.encode(authorization.expiresAt, forKey: .expiresAt)
+        init(_ authorization: OAuthFlow.Authorization) {
+            self.authorizeURL = authorization.authorizeURL
+            self.state = authorization.state
+            self.expiresAt = authorization.expiresAt
         }
     }
 
     struct Connected: Encodable, Sendable {
-        var integrationID: UUID
+        @WireID var integrationID: UUID
         var status: IntegrationStatus
-
-        enum CodingKeys: String, CodingKey {
-            case status
-            case integrationID = "integration_id"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(id: integrationID, forKey: .integrationID)
-            try container.encode(status, forKey: .status)
-        }
     }
 
     @Sendable func putApp(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<AppView> {
@@ -105,10 +78,10 @@ struct OAuthController {
         }
         let body = try await request.decodeJSON(as: AppBody.self, context: context)
         var validator = Validator()
-        let clientID = validator.name(body.clientID, field: "client_id", maxLength: 500)
+        let clientID = validator.name(body.clientId, field: "client_id", maxLength: 500)
         let clientSecret = validator.name(body.clientSecret, field: "client_secret", maxLength: 4000)
-        let authorizeURL = validator.httpURL(body.authorizeURL ?? spec.authorizeURL, field: "authorize_url")
-        let tokenURL = validator.httpURL(body.tokenURL ?? spec.tokenURL, field: "token_url")
+        let authorizeURL = validator.httpURL(body.authorizeUrl ?? spec.authorizeURL, field: "authorize_url")
+        let tokenURL = validator.httpURL(body.tokenUrl ?? spec.tokenURL, field: "token_url")
         let scopes = body.scopes ?? spec.defaultScopes
         for (index, scope) in scopes.enumerated() where scope.isEmpty || scope.contains(where: \.isWhitespace) {
             validator.fail("scopes[\(index)]", "must be a non-empty scope without spaces")
@@ -121,16 +94,12 @@ struct OAuthController {
                 provider: provider.id, clientID: clientID, clientSecret: sealed, scopes: scopes, authorizeURL: authorizeURL,
                 tokenURL: tokenURL, updatedAt: Date()))
         context.logger.info("oauth app configured", metadata: ["provider": "\(provider.id)"])
-        return JSONResponse(AppView(app: stored))
+        return JSONResponse(AppView(stored))
     }
 
     @Sendable func authorize(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<AuthorizationView> {
-        let tenantID = try context.tenantID()
-        let id = try context.uuidParameter("integration_id", "integration")
-        guard let integration = try await store.integration(tenantID: tenantID, id: id) else {
-            throw APIError.notFound("no such integration")
-        }
-        return JSONResponse(AuthorizationView(authorization: try await flow.authorize(integration)))
+        let integration = try await context.integration(in: store)
+        return JSONResponse(AuthorizationView(try await flow.authorize(integration)))
     }
 
     @Sendable func complete(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Connected> {

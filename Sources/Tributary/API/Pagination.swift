@@ -81,21 +81,10 @@ enum PageCursor {
 /// `{"data":[…],"next_cursor":…}`.
 struct ListBody<Item: Encodable & Sendable>: Encodable, Sendable {
     var data: [Item]
-    var nextCursor: String?
+    @Nullable var nextCursor: String?
 
     init(_ page: Page<Item>) {
         self.data = page.items
         self.nextCursor = page.next.map(PageCursor.encode)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case data
-        case nextCursor = "next_cursor"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(data, forKey: .data)
-        try container.encode(nextCursor, forKey: .nextCursor)
     }
 }

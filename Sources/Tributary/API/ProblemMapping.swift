@@ -43,6 +43,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 logger.error("database error", metadata: ["error": "\(reason)"])
                 return .internalError
             }
+        case let error as IntegrationTransitionError:
+            return .conflict(error.message)
         case let error as OAuthFlow.FlowError:
             return from(flowError: error)
         case let error as TokenRefresher.RefreshError:
@@ -97,46 +99,30 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension APIError {
-    struct Body: Encodable {
-        var type: String
-        var title: String
-        var status: Int
-        var detail: String
-        var requestID: String?
-        var errors: [FieldError]?
-        var extensions: [String: JSONValue]
-
-        enum CodingKeys: String, CodingKey {
-            case type, title, status, detail, errors
-            case requestID = "request_id"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(type, forKey: .type)
-            try container.encode(title, forKey: .title)
-            try container.encode(status, forKey: .status)
-            try container.encode(detail, forKey: .detail)
-            try container.encodeIfPresent(requestID, forKey: .requestID)
-            try container.encodeIfPresent(errors, forKey: .errors)
-            var extra = encoder.container(keyedBy: AnyKey.self)
-            for (key, value) in extensions.sorted(by: { $0.key < $1.key }) {
-                try extra.encode(value, forKey: AnyKey(stringValue: key))
-            }
-        }
-    }
-
     static let typeBase = "https://tributary.dev/problems/"
 
+    /// The problem object: the RFC 9457 members, `request_id`, `errors` when there are any, and
+    /// the extension members at the top level beside them.
+    var body: [String: JSONValue] {
+        var body = extensions
+        body["type"] = .string(Self.typeBase + slug)
+        body["title"] = .string(title)
+        body["status"] = .number(Double(status.code))
+        body["detail"] = .string(detail)
+        if !errors.isEmpty {
+            body["errors"] = .array(errors.map { ["field": .string($0.field), "message": .string($0.message)] })
+        }
+        return body
+    }
+
     func response(requestID: String?) -> Response {
-        let body = Body(
-            type: Self.typeBase + slug, title: title, status: Int(status.code), detail: detail,
-            requestID: requestID, errors: errors.isEmpty ? nil : errors, extensions: extensions)
+        var body = body
+        if let requestID { body["request_id"] = .string(requestID) }
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == .unauthorized {
             headers[.wwwAuthenticate] = "Bearer"
         }
-        let data = (try? JSONEncoder.api.encode(body)) ?? Data("{}".utf8)
+        let data = (try? JSONCoding.encoder.encode(body)) ?? Data("{}".utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

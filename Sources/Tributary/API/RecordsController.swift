@@ -7,7 +7,6 @@ import TributaryConnectors
 /// reading to the end and resuming later from the last cursor yields exactly what changed since.
 struct RecordsController {
     let store: Store
-    let integrations: IntegrationsController
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         let routes = RouteCollection(context: AuthenticatedContext.self)
@@ -16,7 +15,7 @@ struct RecordsController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        let integration = try await integrations.integration(context)
+        let integration = try await context.integration(in: store)
         let query = try ListQuery(request)
         let parameters = request.uri.queryParameters
         let stream = try integration.streamParameter(request)
@@ -40,7 +39,7 @@ struct RecordsController {
 
     /// Written by hand so that each record's JSON goes out exactly as the provider sent it.
     static func body(_ records: [StoredRecord], nextCursor: String, hasMore: Bool) -> ByteBuffer {
-        let encoder = JSONEncoder.api
+        let encoder = JSONCoding.encoder
         func json<T: Encodable>(_ value: T) -> String {
             (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
         }

@@ -5,7 +5,7 @@ import TributaryConnectors
 /// `…/integrations/{integration_id}/syncs`, `/state` and `/check`: running syncs and their checkpoints.
 struct SyncsController {
     let store: Store
-    let integrations: IntegrationsController
+    let catalog: ProviderCatalog
     let factory: ConnectorFactory
     let maxAttempts: Int
 
@@ -24,18 +24,13 @@ struct SyncsController {
     struct StartBody: Decodable {
         var streams: [String]?
         var fullResync: Bool?
-
-        enum CodingKeys: String, CodingKey {
-            case streams
-            case fullResync = "full_resync"
-        }
     }
 
     @Sendable func start(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<SyncRun> {
-        let integration = try await integrations.integration(context)
+        let integration = try await context.integration(in: store)
         let hasBody = (request.headers[.contentLength].flatMap(Int.init) ?? 0) > 0 || request.headers[.transferEncoding] != nil
         let body = hasBody ? try await request.decodeJSON(as: StartBody.self, context: context) : StartBody()
-        guard let provider = integrations.catalog.provider(id: integration.provider) else { throw APIError.notFound("no such integration") }
+        guard let provider = catalog.provider(id: integration.provider) else { throw APIError.notFound("no such integration") }
         var validator = Validator()
         var streams = integration.streams
         if let requested = body.streams {
@@ -47,9 +42,7 @@ struct SyncsController {
             }
         }
         try validator.check()
-        guard [.active, .failing, .paused].contains(integration.status) else {
-            throw APIError.conflict("the integration is \(integration.status.rawValue): connect it before syncing")
-        }
+        try integration.status.checkManualSync()
         switch try await store.enqueueRun(
             integration: integration, trigger: .manual, streams: streams, fullResync: body.fullResync ?? false,
             maxAttempts: maxAttempts, actor: context.caller.actor)
@@ -65,14 +58,14 @@ struct SyncsController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<ListBody<SyncRun>> {
-        let integration = try await integrations.integration(context)
+        let integration = try await context.integration(in: store)
         let query = try ListQuery(request)
         return JSONResponse(
             ListBody(try await store.runs(tenantID: integration.tenantID, integrationID: integration.id, after: try query.timeKeyset(), limit: query.limit)))
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<SyncRun> {
-        let integration = try await integrations.integration(context)
+        let integration = try await context.integration(in: store)
         let runID = try context.uuidParameter("run_id", "run")
         guard let run = try await store.run(tenantID: integration.tenantID, integrationID: integration.id, runID: runID) else {
             throw APIError.notFound("no such run")
@@ -81,7 +74,7 @@ struct SyncsController {
     }
 
     @Sendable func cancel(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<SyncRun> {
-        let integration = try await integrations.integration(context)
+        let integration = try await context.integration(in: store)
         let runID = try context.uuidParameter("run_id", "run")
         guard let run = try await store.cancelRun(
             tenantID: integration.tenantID, integrationID: integration.id, runID: runID, actor: context.caller.actor)
@@ -92,20 +85,15 @@ struct SyncsController {
         return JSONResponse(run, status: .accepted)
     }
 
+    /// `{"ok": true}`, or `{"ok": false, "error": {…}}`.
     struct CheckResult: Encodable, Sendable {
         var ok: Bool
         var error: RunError?
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: AnyKey.self)
-            try container.encode(ok, forKey: AnyKey(stringValue: "ok"))
-            if let error { try container.encode(error, forKey: AnyKey(stringValue: "error")) }
-        }
     }
 
     /// One real call to the provider: does the credential (and config) work?
     @Sendable func check(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<CheckResult> {
-        let integration = try await integrations.integration(context)
+        let integration = try await context.integration(in: store)
         do {
             let (connector, _) = try await factory.connector(for: integration, logger: context.logger)
             try await connector.check()
@@ -118,39 +106,27 @@ struct SyncsController {
         }
     }
 
+    /// `{"streams": {"<stream>": {"cursor": …, "updated_at": …}}}`.
     struct StateBody: Encodable, Sendable {
-        var states: [StreamState]
+        var streams: [String: Entry]
 
-        struct Entry: Encodable {
-            var cursor: JSONValue?
+        struct Entry: Encodable, Sendable {
+            @Nullable var cursor: JSONValue?
             var updatedAt: Date
-
-            enum CodingKeys: String, CodingKey {
-                case cursor
-                case updatedAt = "updated_at"
-            }
-
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(cursor, forKey: .cursor)
-                try container.encode(updatedAt, forKey: .updatedAt)
-            }
         }
 
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: AnyKey.self)
-            let streams = Dictionary(uniqueKeysWithValues: states.map { ($0.stream, Entry(cursor: $0.cursor, updatedAt: $0.updatedAt)) })
-            try container.encode(streams, forKey: AnyKey(stringValue: "streams"))
+        init(states: [StreamState]) {
+            streams = Dictionary(states.map { ($0.stream, Entry(cursor: $0.cursor, updatedAt: $0.updatedAt)) }, uniquingKeysWith: { _, last in last })
         }
     }
 
     @Sendable func state(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<StateBody> {
-        let integration = try await integrations.integration(context)
+        let integration = try await context.integration(in: store)
         return JSONResponse(StateBody(states: try await store.states(integrationID: integration.id)))
     }
 
     @Sendable func resetState(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        let integration = try await integrations.integration(context)
+        let integration = try await context.integration(in: store)
         let stream = try integration.streamParameter(request)
         // A run in flight would write its checkpoint back right after.
         if let active = try await store.activeRun(integrationID: integration.id) {

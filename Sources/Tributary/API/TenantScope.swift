@@ -25,4 +25,14 @@ extension AuthenticatedContext {
         guard try await store.tenant(id: id) != nil else { throw APIError.notFound("no such tenant") }
         return id
     }
+
+    /// The `:integration_id` of the path, inside a tenant the caller may see; else 404.
+    func integration(in store: Store) async throws -> Integration {
+        let tenantID = try tenantID()
+        let id = try uuidParameter("integration_id", "integration")
+        guard let integration = try await store.integration(tenantID: tenantID, id: id) else {
+            throw APIError.notFound("no such integration")
+        }
+        return integration
+    }
 }

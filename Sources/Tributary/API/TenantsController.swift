@@ -18,21 +18,11 @@ struct TenantsController {
     struct CreateBody: Decodable {
         var name: String
         var alertEmails: [String]?
-
-        enum CodingKeys: String, CodingKey {
-            case name
-            case alertEmails = "alert_emails"
-        }
     }
 
     struct UpdateBody: Decodable {
         var name: String?
         var alertEmails: [String]?
-
-        enum CodingKeys: String, CodingKey {
-            case name
-            case alertEmails = "alert_emails"
-        }
     }
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Tenant> {

@@ -18,8 +18,7 @@ public func buildApplication(
     let store = services.store
 
     let router = buildRouter(
-        RouterDependencies(
-            services: services, migrator: migrator, registry: registry, adminToken: config.adminToken, worker: config.worker))
+        services, migrator: migrator, registry: registry, adminToken: config.adminToken, maxAttempts: config.worker.maxAttempts)
 
     var lifecycle: [any Service] = [postgres]
     if runWorker {

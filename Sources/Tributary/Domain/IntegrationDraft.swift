@@ -32,7 +32,7 @@ struct IntegrationPatch: Sendable {
 
 /// A sealed credential about to be written.
 struct SealedCredential: Sendable {
-    var type: String
+    var type: CredentialType
     var sealed: SealedSecret
     var fingerprint: String
     var expiresAt: Date?

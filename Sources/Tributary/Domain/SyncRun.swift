@@ -3,7 +3,7 @@ import TributaryConnectors
 
 /// What started a run.
 public enum RunTrigger: String, Sendable, Codable {
-    case initial, schedule, manual, retry
+    case initial, schedule, manual
 }
 
 /// Where a run stands.
@@ -13,19 +13,17 @@ public enum RunStatus: String, Sendable, Codable {
     var isFinished: Bool { [.succeeded, .failed, .cancelled].contains(self) }
 }
 
+/// Where one stream of a run stands.
+public enum StreamStatus: String, Sendable, Codable {
+    case pending, running, succeeded
+}
+
 /// One stream's counts within a run.
 public struct StreamStats: Sendable, Codable, Equatable {
     public var recordsRead: Int64 = 0
     public var recordsUpserted: Int64 = 0
     public var recordsDeleted: Int64 = 0
-    public var status: String = "pending"
-
-    enum CodingKeys: String, CodingKey {
-        case status
-        case recordsRead = "records_read"
-        case recordsUpserted = "records_upserted"
-        case recordsDeleted = "records_deleted"
-    }
+    public var status: StreamStatus = .pending
 }
 
 /// An error as a run shows it.
@@ -36,51 +34,53 @@ public struct RunError: Sendable, Codable, Equatable {
 
 /// One sync run of an integration.
 public struct SyncRun: Sendable, Equatable, Encodable {
-    public var id: UUID
+    @WireID public var id: UUID
     public var tenantID: UUID
-    public var integrationID: UUID
+    @WireID public var integrationID: UUID
     public var trigger: RunTrigger
     public var status: RunStatus
     public var streamNames: [String]
     public var fullResync: Bool
     public var attempt: Int
     public var queuedAt: Date
-    public var startedAt: Date?
-    public var finishedAt: Date?
+    @Nullable public var startedAt: Date?
+    @Nullable public var finishedAt: Date?
+    /// The counts of the streams read so far; `allStreams` is what answers show.
     public var streams: [String: StreamStats]
     public var recordsTotal: Int64
-    public var error: RunError?
+    @Nullable public var error: RunError?
 
     /// The first run of an integration and full resyncs read history: they are neither a
     /// baseline for nor judged by the volume alerts.
     public var isHistorical: Bool { trigger == .initial || fullResync }
 
-    enum CodingKeys: String, CodingKey {
-        case id, trigger, status, attempt, streams, error
-        case integrationID = "integration_id"
-        case fullResync = "full_resync"
-        case queuedAt = "queued_at"
-        case startedAt = "started_at"
-        case finishedAt = "finished_at"
-        case recordsTotal = "records_total"
+    /// Every requested stream, with zero counts until it is read.
+    public var allStreams: [String: StreamStats] {
+        var all = Dictionary(streamNames.map { ($0, StreamStats()) }, uniquingKeysWith: { first, _ in first })
+        all.merge(streams) { _, stored in stored }
+        return all
+    }
+
+    private struct Wire: Encodable {
+        @WireID var id: UUID
+        @WireID var integrationID: UUID
+        var trigger: RunTrigger
+        var status: RunStatus
+        var fullResync: Bool
+        var attempt: Int
+        var queuedAt: Date
+        @Nullable var startedAt: Date?
+        @Nullable var finishedAt: Date?
+        var streams: [String: StreamStats]
+        var recordsTotal: Int64
+        @Nullable var error: RunError?
     }
 
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id: id, forKey: .id)
-        try container.encode(id: integrationID, forKey: .integrationID)
-        try container.encode(trigger, forKey: .trigger)
-        try container.encode(status, forKey: .status)
-        try container.encode(fullResync, forKey: .fullResync)
-        try container.encode(attempt, forKey: .attempt)
-        try container.encode(queuedAt, forKey: .queuedAt)
-        try container.encode(startedAt, forKey: .startedAt)
-        try container.encode(finishedAt, forKey: .finishedAt)
-        // Every requested stream shows, with zero counts until it is read.
-        var all = Dictionary(uniqueKeysWithValues: streamNames.map { ($0, StreamStats()) })
-        all.merge(streams) { _, stored in stored }
-        try container.encode(all, forKey: .streams)
-        try container.encode(recordsTotal, forKey: .recordsTotal)
-        try container.encode(error, forKey: .error)
+        try Wire(
+            id: id, integrationID: integrationID, trigger: trigger, status: status, fullResync: fullResync, attempt: attempt,
+            queuedAt: queuedAt, startedAt: startedAt, finishedAt: finishedAt, streams: allStreams, recordsTotal: recordsTotal,
+            error: error
+        ).encode(to: encoder)
     }
 }

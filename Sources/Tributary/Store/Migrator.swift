@@ -89,10 +89,8 @@ public struct Migrator: Sendable {
                         "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
                         logger: logger)
                 }
-            } catch let error as PostgresTransactionError {
-                let underlying = error.closureError ?? error.commitError ?? error.beginError ?? error
-                let reason = (underlying as? PSQLError)?.serverInfo?[.message] ?? "\(underlying)"
-                throw MigrationError.failed(name: migration.name, reason: reason)
+            } catch {
+                throw MigrationError.failed(name: migration.name, reason: "\(StoreError.unwrapping(error))")
             }
             logger.info("applied migration", metadata: ["migration": "\(migration.name)"])
             done.append(migration.version)

@@ -66,7 +66,7 @@ struct RecordsWriter: Sendable {
                 ).decode(Int64.self).first { _ in true } ?? 0
             }
             try await saveCheckpoint(connection, stream: stream, checkpoint: checkpoint)
-            try await count(connection, stream: stream, read: Int64(records.count), upserted: upserted, deleted: 0, status: "running")
+            try await count(connection, stream: stream, read: Int64(records.count), upserted: upserted, deleted: 0, status: .running)
             return Written(upserted: upserted, deleted: 0)
         }
     }
@@ -97,7 +97,7 @@ struct RecordsWriter: Sendable {
                     """, logger: logger
                 ).decode(Int64.self).first { _ in true } ?? 0
             }
-            try await count(connection, stream: stream, read: 0, upserted: 0, deleted: deleted, status: "succeeded")
+            try await count(connection, stream: stream, read: 0, upserted: 0, deleted: deleted, status: .succeeded)
             return deleted
         }
     }
@@ -105,8 +105,8 @@ struct RecordsWriter: Sendable {
     private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        } catch {
+            throw StoreError.unwrapping(error)
         }
     }
 
@@ -132,7 +132,7 @@ struct RecordsWriter: Sendable {
     }
 
     private func count(
-        _ connection: PostgresConnection, stream: String, read: Int64, upserted: Int64, deleted: Int64, status: String
+        _ connection: PostgresConnection, stream: String, read: Int64, upserted: Int64, deleted: Int64, status: StreamStatus
     ) async throws {
         try await connection.query(
             """
@@ -141,7 +141,7 @@ struct RecordsWriter: Sendable {
                     'records_read', coalesce((stream_stats -> \(stream) ->> 'records_read')::bigint, 0) + \(read),
                     'records_upserted', coalesce((stream_stats -> \(stream) ->> 'records_upserted')::bigint, 0) + \(upserted),
                     'records_deleted', coalesce((stream_stats -> \(stream) ->> 'records_deleted')::bigint, 0) + \(deleted),
-                    'status', \(status)::text)),
+                    'status', \(status.rawValue)::text)),
                 records_total = records_total + \(read)
             WHERE id = \(run.id)
             """, logger: logger)

@@ -12,8 +12,8 @@ struct StoredKey: Sendable {
 }
 
 extension Store {
-    func createAPIKey(tenantID: UUID, name: String, prefix: String, keyHash: Data, actor: Actor) async throws -> APIKey {
-        try await write { connection in
+    func createAPIKey(tenantID: UUID, name: String, prefix: String, keyHash: Data, actor: ActivityActor) async throws -> APIKey {
+        try await withTransaction { connection in
             let rows = try await connection.rows(
                 """
                 INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash)
@@ -24,14 +24,14 @@ extension Store {
             guard let key = rows.first.map(APIKey.init) else { throw StoreError.failed("INSERT … RETURNING returned no row") }
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: "api_key.created",
+                    tenantID: tenantID, actor: actor, action: .apiKeyCreated,
                     details: ["key_id": .string(key.id.lowercased), "name": .string(name), "prefix": .string(prefix)]))
             return key
         }
     }
 
     func apiKeys(tenantID: UUID, after: TimeKeyset?, limit: Int) async throws -> Page<APIKey> {
-        let rows = try await read { connection in
+        let rows = try await withConnection { connection in
             try await connection.rows(
                 """
                 SELECT \(unescaped: Self.keyColumns), \(unescaped: Self.createdMicros)
@@ -49,8 +49,8 @@ extension Store {
     }
 
     /// Revokes an active key of the tenant; false when there is none by that id.
-    func revokeAPIKey(tenantID: UUID, keyID: UUID, actor: Actor) async throws -> Bool {
-        try await write { connection in
+    func revokeAPIKey(tenantID: UUID, keyID: UUID, actor: ActivityActor) async throws -> Bool {
+        try await withTransaction { connection in
             let revoked = try await connection.rows(
                 """
                 UPDATE api_keys SET revoked_at = now()
@@ -60,14 +60,14 @@ extension Store {
             guard let prefix = revoked.first else { return false }
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: "api_key.revoked",
+                    tenantID: tenantID, actor: actor, action: .apiKeyRevoked,
                     details: ["key_id": .string(keyID.lowercased), "prefix": .string(prefix)]))
             return true
         }
     }
 
     func storedKey(prefix: String) async throws -> StoredKey? {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.rows(
                 "SELECT id, tenant_id, key_hash, revoked_at IS NOT NULL, last_used_at FROM api_keys WHERE prefix = \(prefix)",
                 as: UUID.self, UUID.self, Data.self, Bool.self, Date?.self
@@ -77,7 +77,7 @@ extension Store {
 
     /// Notes that the key was used; at most once a minute per key, so reads stay reads.
     func touchAPIKey(id: UUID) async throws {
-        try await read { connection in
+        try await withConnection { connection in
             _ = try await connection.query(
                 """
                 UPDATE api_keys SET last_used_at = now()

@@ -5,11 +5,11 @@ import TributaryConnectors
 extension StoreConnection {
     /// Appends to the activity log; call it inside the transaction of the change it records.
     func appendActivity(_ draft: ActivityDraft) async throws {
-        let details = try String(decoding: JSONEncoder().encode(draft.details), as: UTF8.self)
+        let details = try JSONColumn.text(draft.details)
         try await query(
             """
             INSERT INTO activity (id, tenant_id, actor_type, actor_id, action, integration_id, details)
-            VALUES (\(UUID()), \(draft.tenantID), \(draft.actor.type), \(draft.actor.id), \(draft.action),
+            VALUES (\(UUID()), \(draft.tenantID), \(draft.actor.kind.rawValue), \(draft.actor.id), \(draft.action.rawValue),
                     \(draft.integrationID), \(details)::jsonb)
             """)
     }
@@ -18,7 +18,7 @@ extension StoreConnection {
 extension Store {
     /// A tenant's activity, newest first, `limit` entries after `before` (a `seq`).
     func activity(tenantID: UUID, filter: ActivityFilter, before: Int64?, limit: Int) async throws -> Page<ActivityEntry> {
-        let rows = try await read { connection in
+        let rows = try await withConnection { connection in
             try await connection.rows(
                 """
                 SELECT seq, id, at, actor_type, actor_id, action, integration_id, details::text
@@ -34,14 +34,13 @@ extension Store {
                 """,
                 as: Int64.self, UUID.self, Date.self, String.self, UUID?.self, String.self, UUID?.self, String.self)
         }
-        let decoder = JSONDecoder()
         let entries = try rows.prefix(limit).map { seq, id, at, actorType, actorID, action, integrationID, details in
             (
                 seq,
                 ActivityEntry(
-                    id: id, at: at, actor: Actor(type: actorType, id: actorID), action: action,
+                    id: id, at: at, actor: ActivityActor(kind: ActivityActor.Kind(rawValue: actorType), id: actorID), action: ActivityAction(rawValue: action),
                     integrationID: integrationID,
-                    details: try decoder.decode([String: JSONValue].self, from: Data(details.utf8)))
+                    details: try JSONColumn.object(details))
             )
         }
         let next = rows.count > limit ? entries.last.map { PageKey.sequence($0.0) } : nil

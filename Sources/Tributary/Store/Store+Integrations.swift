@@ -19,19 +19,19 @@ extension Store {
         LEFT JOIN sync_runs lr ON lr.id = i.last_run_id
         """
 
-    func createIntegration(_ draft: IntegrationDraft, credential: SealedCredential?, actor: Actor) async throws -> Integration {
-        try await write { connection in
+    func createIntegration(_ draft: IntegrationDraft, credential: SealedCredential?, actor: ActivityActor) async throws -> Integration {
+        try await withTransaction { connection in
             try await connection.query(
                 """
                 INSERT INTO integrations (id, tenant_id, provider, name, config, streams, sync_frequency_minutes, status, next_sync_at)
                 VALUES (\(draft.id), \(draft.tenantID), \(draft.provider), \(draft.name), \(try JSONColumn.text(draft.config))::jsonb,
                         \(draft.streams), \(draft.syncFrequencyMinutes), \(draft.status.rawValue),
-                        CASE WHEN \(draft.status.rawValue) = 'active' THEN now() END)
+                        \(unescaped: draft.status.nextSyncWhenCreated.sql))
                 """)
             if let credential {
                 try await connection.upsertCredential(tenantID: draft.tenantID, integrationID: draft.id, credential)
             }
-            if draft.status == .active {
+            if draft.status.isScheduled {
                 // The first, historical sync is queued at once.
                 _ = try await connection.insertRun(
                     tenantID: draft.tenantID, integrationID: draft.id, provider: draft.provider, trigger: .initial,
@@ -39,18 +39,18 @@ extension Store {
             }
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: draft.tenantID, actor: actor, action: "integration.created", integrationID: draft.id,
+                    tenantID: draft.tenantID, actor: actor, action: .integrationCreated, integrationID: draft.id,
                     details: [
                         "provider": .string(draft.provider), "name": .string(draft.name),
                         "streams": .array(draft.streams.map(JSONValue.string)), "status": .string(draft.status.rawValue),
-                        "credential_type": credential.map { .string($0.type) } ?? .null,
+                        "credential_type": credential.map { .string($0.type.rawValue) } ?? .null,
                     ]))
             return try await connection.integration(tenantID: draft.tenantID, id: draft.id)
         }
     }
 
     func integration(tenantID: UUID, id: UUID) async throws -> Integration? {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.integrationIfExists(tenantID: tenantID, id: id)
         }
     }
@@ -58,7 +58,7 @@ extension Store {
     func integrations(
         tenantID: UUID, provider: String?, status: IntegrationStatus?, after: TimeKeyset?, limit: Int
     ) async throws -> Page<Integration> {
-        let rows = try await read { connection in
+        let rows = try await withConnection { connection in
             try await connection.integrationRows(
                 """
                 \(unescaped: Self.integrationSelect)
@@ -74,36 +74,33 @@ extension Store {
     }
 
     /// Applies `patch`; nil when there is no such integration.
-    func updateIntegration(tenantID: UUID, id: UUID, patch: IntegrationPatch, actor: Actor) async throws -> Integration? {
-        try await write { connection in
+    func updateIntegration(tenantID: UUID, id: UUID, patch: IntegrationPatch, actor: ActivityActor) async throws -> Integration? {
+        try await withTransaction { connection in
+            guard let current = try await connection.lockIntegration(tenantID: tenantID, id: id)?.status else { return nil }
+            let status = try patch.status.map { requested throws(IntegrationTransitionError) in try current.requesting(requested) } ?? current
             let configText = try patch.config.map(JSONColumn.text)
-            let updated = try await connection.rows(
+            try await connection.query(
                 """
                 UPDATE integrations SET
                     name = coalesce(\(patch.name), name),
                     config = coalesce(\(configText)::jsonb, config),
                     streams = coalesce(\(patch.streams)::text[], streams),
                     sync_frequency_minutes = coalesce(\(patch.syncFrequencyMinutes), sync_frequency_minutes),
-                    status = coalesce(\(patch.status?.rawValue), status),
-                    next_sync_at = CASE
-                        WHEN \(patch.status?.rawValue) = 'paused' THEN NULL
-                        WHEN \(patch.status?.rawValue) = 'active' AND status <> 'active' THEN now()
-                        ELSE next_sync_at END,
+                    status = \(status.rawValue),
+                    next_sync_at = \(unescaped: current.nextSync(changingTo: status).sql),
                     updated_at = now()
-                WHERE tenant_id = \(tenantID) AND id = \(id)
-                RETURNING id
-                """, as: UUID.self)
-            guard !updated.isEmpty else { return nil }
+                WHERE id = \(id)
+                """)
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: "integration.updated", integrationID: id,
+                    tenantID: tenantID, actor: actor, action: .integrationUpdated, integrationID: id,
                     details: ["changed": .array(patch.changedFields.map(JSONValue.string))]))
             return try await connection.integration(tenantID: tenantID, id: id)
         }
     }
 
-    func deleteIntegration(tenantID: UUID, id: UUID, actor: Actor) async throws -> Bool {
-        try await write { connection in
+    func deleteIntegration(tenantID: UUID, id: UUID, actor: ActivityActor) async throws -> Bool {
+        try await withTransaction { connection in
             // Runs first, in the order a batch takes its locks (run, then integration).
             try await connection.query("SELECT 1 FROM sync_runs WHERE integration_id = \(id) AND tenant_id = \(tenantID) FOR UPDATE")
             let deleted = try await connection.rows(
@@ -114,33 +111,27 @@ extension Store {
             try await connection.query("DELETE FROM records WHERE integration_id = \(id)")
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: "integration.deleted", integrationID: id,
+                    tenantID: tenantID, actor: actor, action: .integrationDeleted, integrationID: id,
                     details: ["provider": .string(provider), "name": .string(name)]))
             return true
         }
     }
 
-    /// Replaces the credential and, when given, the status; records `action` in the activity log.
+    /// Replaces the credential, moves the status as `transition` says (one of the rules in
+    /// `IntegrationStatus+Transitions.swift`), and records `action` in the activity log.
     func replaceCredential(
-        tenantID: UUID, integrationID: UUID, credential: SealedCredential, status: IntegrationStatus?,
-        action: String, actor: Actor
+        tenantID: UUID, integrationID: UUID, credential: SealedCredential, transition: (IntegrationStatus) -> IntegrationStatus,
+        action: ActivityAction, actor: ActivityActor
     ) async throws -> Integration? {
-        try await write { connection in
-            let updated = try await connection.rows(
-                """
-                UPDATE integrations SET
-                    status = coalesce(\(status?.rawValue), status),
-                    next_sync_at = CASE WHEN \(status?.rawValue) = 'active' AND status <> 'active' THEN now() ELSE next_sync_at END,
-                    updated_at = now()
-                WHERE tenant_id = \(tenantID) AND id = \(integrationID)
-                RETURNING id
-                """, as: UUID.self)
-            guard !updated.isEmpty else { return nil }
+        try await withTransaction { connection in
+            guard let current = try await connection.lockIntegration(tenantID: tenantID, id: integrationID)?.status else { return nil }
+            let status = transition(current)
+            try await connection.setStatus(integrationID: integrationID, status, next: current.nextSync(changingTo: status))
             try await connection.upsertCredential(tenantID: tenantID, integrationID: integrationID, credential)
             try await connection.appendActivity(
                 ActivityDraft(
                     tenantID: tenantID, actor: actor, action: action, integrationID: integrationID,
-                    details: ["type": .string(credential.type), "fingerprint": .string(credential.fingerprint)]))
+                    details: ["type": .string(credential.type.rawValue), "fingerprint": .string(credential.fingerprint)]))
             return try await connection.integration(tenantID: tenantID, id: integrationID)
         }
     }
@@ -149,7 +140,7 @@ extension Store {
 extension Store {
     /// An integration by id alone, for work that starts from a credential or a run.
     func integrationByID(_ id: UUID) async throws -> Integration? {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.integrationRows("\(unescaped: Store.integrationSelect) WHERE i.id = \(id)").first?.0
         }
     }
@@ -165,13 +156,13 @@ extension StoreConnection {
             Date?.self, Date.self, Date.self, String?.self, String?.self, Date?.self, Date?.self, Int64.self, String?.self
         ).map { row in
             let credential = row.11.map { type in
-                CredentialSummary(type: type, fingerprint: row.12 ?? "", expiresAt: row.13, updatedAt: row.14 ?? row.10)
+                CredentialSummary(type: CredentialType(rawValue: type) ?? .apiKey, fingerprint: row.12 ?? "", expiresAt: row.13, updatedAt: row.14 ?? row.10)
             }
             let integration = Integration(
                 id: row.0, tenantID: row.1, provider: row.2, name: row.3, config: try JSONColumn.object(row.4),
                 streams: row.5, syncFrequencyMinutes: row.6, status: IntegrationStatus(rawValue: row.7) ?? .failing,
                 credential: credential, nextSyncAt: row.8,
-                lastSync: try row.16.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) },
+                lastSync: try row.16.map { try JSONColumn.value($0) },
                 createdAt: row.9, updatedAt: row.10)
             return (integration, row.15)
         }
@@ -192,7 +183,7 @@ extension StoreConnection {
         try await query(
             """
             INSERT INTO credentials (integration_id, tenant_id, type, key_id, secret, fingerprint, expires_at, updated_at)
-            VALUES (\(integrationID), \(tenantID), \(credential.type), \(credential.sealed.keyID), \(credential.sealed.box),
+            VALUES (\(integrationID), \(tenantID), \(credential.type.rawValue), \(credential.sealed.keyID), \(credential.sealed.box),
                     \(credential.fingerprint), \(credential.expiresAt), now())
             ON CONFLICT (integration_id) DO UPDATE SET
                 type = excluded.type, key_id = excluded.key_id, secret = excluded.secret,

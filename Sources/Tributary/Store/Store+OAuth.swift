@@ -24,14 +24,14 @@ struct ConsumedState: Sendable {
 struct StoredCredential: Sendable {
     var tenantID: UUID
     var integrationID: UUID
-    var type: String
+    var type: CredentialType
     var sealed: SealedSecret
     var expiresAt: Date?
 }
 
 extension Store {
     func upsertOAuthApp(_ app: StoredOAuthApp) async throws -> StoredOAuthApp {
-        try await write { connection in
+        try await withTransaction { connection in
             try await connection.rows(
                 """
                 INSERT INTO oauth_apps (provider, client_id, key_id, client_secret, scopes, authorize_url, token_url, updated_at)
@@ -52,7 +52,7 @@ extension Store {
     }
 
     func oauthApp(provider: String) async throws -> StoredOAuthApp? {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.rows(
                 """
                 SELECT client_id, key_id, client_secret, scopes, authorize_url, token_url, updated_at
@@ -67,7 +67,7 @@ extension Store {
     }
 
     func insertOAuthState(stateHash: Data, tenantID: UUID, integrationID: UUID, verifier: SealedSecret, expiresAt: Date) async throws {
-        try await write { connection in
+        try await withTransaction { connection in
             // Expired states are of no use to anyone; clear them while here.
             try await connection.query("DELETE FROM oauth_states WHERE expires_at < now() - interval '1 day'")
             try await connection.query(
@@ -81,7 +81,7 @@ extension Store {
     /// Marks the state used and returns it, if it exists, is unused and has not expired; in one
     /// statement, so two callbacks racing with the same state cannot both succeed.
     func consumeOAuthState(stateHash: Data) async throws -> ConsumedState? {
-        try await write { connection in
+        try await withTransaction { connection in
             try await connection.rows(
                 """
                 UPDATE oauth_states SET used_at = now()
@@ -93,7 +93,7 @@ extension Store {
     }
 
     func storedCredential(integrationID: UUID) async throws -> StoredCredential? {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.storedCredential(integrationID: integrationID, lock: false)
         }
     }
@@ -109,7 +109,7 @@ extension StoreConnection {
             : "SELECT tenant_id, type, key_id, secret, expires_at FROM credentials WHERE integration_id = \(integrationID)"
         return try await rows(query, as: UUID.self, String.self, String.self, Data.self, Date?.self).first.map {
             StoredCredential(
-                tenantID: $0.0, integrationID: integrationID, type: $0.1, sealed: SealedSecret(keyID: $0.2, box: $0.3), expiresAt: $0.4)
+                tenantID: $0.0, integrationID: integrationID, type: CredentialType(rawValue: $0.1) ?? .apiKey, sealed: SealedSecret(keyID: $0.2, box: $0.3), expiresAt: $0.4)
         }
     }
 
@@ -125,14 +125,13 @@ extension StoreConnection {
 
     /// The provider refused the refresh token: the integration needs a person to reconnect it.
     func markReauthorizationRequired(tenantID: UUID, integrationID: UUID, reason: String) async throws {
-        try await query(
-            """
-            UPDATE integrations SET status = 'reauthorization_required', next_sync_at = NULL, updated_at = now()
-            WHERE id = \(integrationID)
-            """)
+        if let current = try await lockIntegration(id: integrationID)?.status {
+            let status = current.afterRefusedRefresh
+            try await setStatus(integrationID: integrationID, status, next: current.nextSync(changingTo: status))
+        }
         try await appendActivity(
             ActivityDraft(
-                tenantID: tenantID, actor: .system, action: "oauth.refresh_failed", integrationID: integrationID,
+                tenantID: tenantID, actor: .system, action: .oauthRefreshFailed, integrationID: integrationID,
                 details: ["error": .string(reason)]))
         try await insertAlert(tenantID: tenantID, integrationID: integrationID, kind: "reauthorization_required")
     }
@@ -147,7 +146,7 @@ extension StoreConnection {
             """)
         try await appendActivity(
             ActivityDraft(
-                tenantID: tenantID, actor: .system, action: "alert.raised", integrationID: integrationID,
+                tenantID: tenantID, actor: .system, action: .alertRaised, integrationID: integrationID,
                 details: ["alert_id": .string(id.lowercased), "kind": .string(kind)]))
     }
 }

@@ -25,7 +25,7 @@ extension Store {
     func records(
         integrationID: UUID, stream: String?, afterSeq: Int64, modifiedAfter: Date?, limit: Int
     ) async throws -> [StoredRecord] {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.rows(
                 """
                 SELECT seq, stream, record_id, data::text, deleted, first_seen_at, last_modified_at FROM records
@@ -39,26 +39,41 @@ extension Store {
         }
     }
 
+    /// Every stream's stored checkpoint of the integration.
+    func cursors(integrationID: UUID) async throws -> [String: JSONValue] {
+        try await withConnection { connection in
+            var result: [String: JSONValue] = [:]
+            for (stream, cursor) in try await connection.rows(
+                "SELECT stream, cursor::text FROM sync_state WHERE integration_id = \(integrationID) AND cursor IS NOT NULL",
+                as: String.self, String.self)
+            {
+                result[stream] = try JSONColumn.value(cursor)
+            }
+            return result
+        }
+    }
+
+
     func states(integrationID: UUID) async throws -> [StreamState] {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.rows(
                 "SELECT stream, cursor::text, updated_at FROM sync_state WHERE integration_id = \(integrationID) ORDER BY stream",
                 as: String.self, String?.self, Date.self
             ).map { row in
                 StreamState(
-                    stream: row.0, cursor: try row.1.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }, updatedAt: row.2)
+                    stream: row.0, cursor: try row.1.map { try JSONColumn.value($0) }, updatedAt: row.2)
             }
         }
     }
 
     /// Forgets checkpoints (of one stream, or all): the next run reads history again.
-    func resetState(tenantID: UUID, integrationID: UUID, stream: String?, actor: Actor) async throws {
-        try await write { connection in
+    func resetState(tenantID: UUID, integrationID: UUID, stream: String?, actor: ActivityActor) async throws {
+        try await withTransaction { connection in
             try await connection.query(
                 "DELETE FROM sync_state WHERE integration_id = \(integrationID) AND (\(stream)::text IS NULL OR stream = \(stream))")
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: "state.reset", integrationID: integrationID,
+                    tenantID: tenantID, actor: actor, action: .stateReset, integrationID: integrationID,
                     details: ["stream": stream.map(JSONValue.string) ?? .null]))
         }
     }

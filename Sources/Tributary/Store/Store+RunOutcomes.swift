@@ -12,12 +12,9 @@ enum FailOutcome: Sendable, Equatable {
 }
 
 extension Store {
-    /// Integrations whose runs fail this many times in a row are marked `failing`.
-    static let failingAfter = 3
-
     /// Marks the run succeeded (the run-task does this itself, after its last batch).
     func completeRun(runID: UUID, owner: String) async throws -> Bool {
-        try await write { connection in
+        try await withTransaction { connection in
             guard let run = try await connection.runs(
                 """
                 WITH done AS (
@@ -29,18 +26,10 @@ extension Store {
                 SELECT \(unescaped: Self.runColumns) FROM done r
                 """
             ).first?.0 else { return false }
-            try await connection.query(
-                """
-                UPDATE integrations SET consecutive_failures = 0, last_run_id = \(runID),
-                    status = CASE WHEN status = 'failing' THEN 'active' ELSE status END,
-                    next_sync_at = CASE WHEN status IN ('active', 'failing')
-                        THEN now() + interval '1 minute' * sync_frequency_minutes ELSE next_sync_at END,
-                    updated_at = now()
-                WHERE id = \(run.integrationID)
-                """)
+            try await connection.settleIntegration(after: run, failed: false)
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: run.tenantID, actor: .system, action: "sync.succeeded", integrationID: run.integrationID,
+                    tenantID: run.tenantID, actor: .system, action: .syncSucceeded, integrationID: run.integrationID,
                     details: Self.runDetails(run)))
             return true
         }
@@ -52,7 +41,7 @@ extension Store {
     func failRun(
         runID: UUID, owner: String, lapsed: Bool = false, error: RunError, retryable: Bool, backoff: Duration
     ) async throws -> FailOutcome {
-        try await write { connection in
+        try await withTransaction { connection in
             let locked = try await connection.rows(
                 """
                 SELECT attempt, max_attempts, cancel_requested FROM sync_runs
@@ -86,27 +75,19 @@ extension Store {
                 SELECT \(unescaped: Self.runColumns) FROM done r
                 """
             ).first?.0 else { return .notOwned }
-            try await connection.query(
-                """
-                UPDATE integrations SET consecutive_failures = consecutive_failures + 1, last_run_id = \(runID),
-                    status = CASE WHEN status = 'active' AND consecutive_failures + 1 >= \(Self.failingAfter) THEN 'failing' ELSE status END,
-                    next_sync_at = CASE WHEN status IN ('active', 'failing')
-                        THEN now() + interval '1 minute' * sync_frequency_minutes ELSE next_sync_at END,
-                    updated_at = now()
-                WHERE id = \(run.integrationID)
-                """)
+            try await connection.settleIntegration(after: run, failed: true)
             var details = Self.runDetails(run)
             details["error"] = ["code": .string(error.code), "message": .string(error.message)]
             try await connection.appendActivity(
-                ActivityDraft(tenantID: run.tenantID, actor: .system, action: "sync.failed", integrationID: run.integrationID, details: details))
+                ActivityDraft(tenantID: run.tenantID, actor: .system, action: .syncFailed, integrationID: run.integrationID, details: details))
             return .failed
         }
     }
 
     /// Cancels a run: a queued one at once, a running one by asking its worker to stop the
     /// run-task. Nil when there is no such run; the run as it now stands otherwise.
-    func cancelRun(tenantID: UUID, integrationID: UUID, runID: UUID, actor: Actor) async throws -> SyncRun? {
-        try await write { connection in
+    func cancelRun(tenantID: UUID, integrationID: UUID, runID: UUID, actor: ActivityActor) async throws -> SyncRun? {
+        try await withTransaction { connection in
             let updated = try await connection.runs(
                 """
                 WITH changed AS (
@@ -134,7 +115,7 @@ extension Store {
 
     /// The worker stopped a running run on request.
     func finishCancelled(runID: UUID, owner: String) async throws {
-        try await write { connection in
+        try await withTransaction { connection in
             try await connection.cancelOwned(runID: runID, owner: owner)
         }
     }
@@ -142,7 +123,7 @@ extension Store {
     /// Gives a run back to the queue as it was, the attempt not counted: its worker is shutting
     /// down, which is no fault of the run's.
     func releaseRun(runID: UUID, owner: String) async throws {
-        try await write { connection in
+        try await withTransaction { connection in
             _ = try await connection.rows(
                 """
                 UPDATE sync_runs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
@@ -184,17 +165,35 @@ extension StoreConnection {
         try await settleCancelled(run, actor: .system)
     }
 
-    func settleCancelled(_ run: SyncRun, actor: Actor) async throws {
+    func settleCancelled(_ run: SyncRun, actor: ActivityActor) async throws {
+        // A cancelled run counts neither way; the integration is due again unless it already is.
+        let current = try await lockIntegration(id: run.integrationID)?.status
+        let next = current?.nextSyncAfterRun ?? .keep
         try await query(
             """
             UPDATE integrations SET last_run_id = \(run.id),
-                next_sync_at = CASE WHEN status IN ('active', 'failing') AND next_sync_at IS NULL
-                    THEN now() + interval '1 minute' * sync_frequency_minutes ELSE next_sync_at END
+                next_sync_at = coalesce(next_sync_at, \(unescaped: next.sql))
             WHERE id = \(run.integrationID)
             """)
         try await appendActivity(
             ActivityDraft(
-                tenantID: run.tenantID, actor: actor, action: "sync.cancelled", integrationID: run.integrationID,
+                tenantID: run.tenantID, actor: actor, action: .syncCancelled, integrationID: run.integrationID,
                 details: Store.runDetails(run)))
+    }
+}
+
+extension StoreConnection {
+    /// After a run ended for good: the failure streak, the status and the next run, by the rules
+    /// of `IntegrationStatus+Transitions.swift`, judged on the locked integration row.
+    func settleIntegration(after run: SyncRun, failed: Bool) async throws {
+        guard let current = try await lockIntegration(id: run.integrationID) else { return }
+        let streak = failed ? current.consecutiveFailures + 1 : 0
+        let status = failed ? current.status.afterFailedRun(consecutiveFailures: streak) : current.status.afterSuccessfulRun
+        try await query(
+            """
+            UPDATE integrations SET consecutive_failures = \(streak), last_run_id = \(run.id), status = \(status.rawValue),
+                next_sync_at = \(unescaped: current.status.nextSyncAfterRun.sql), updated_at = now()
+            WHERE id = \(run.integrationID)
+            """)
     }
 }

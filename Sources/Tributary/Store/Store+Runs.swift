@@ -2,20 +2,6 @@ import Foundation
 import PostgresNIO
 import TributaryConnectors
 
-/// A run a worker has claimed: enough to start its run-task and to finish it.
-struct ClaimedRun: Sendable {
-    var id: UUID
-    var tenantID: UUID
-    var integrationID: UUID
-    var attempt: Int
-}
-
-/// What the queue's limits are.
-struct ClaimLimits: Sendable {
-    var perTenant: Int
-    var perProvider: Int
-}
-
 extension Store {
     static let runColumns = """
         r.id, r.tenant_id, r.integration_id, r.trigger, r.status, r.streams, r.full_resync, r.attempt, r.queued_at,
@@ -25,9 +11,9 @@ extension Store {
 
     /// Queues a manual run; when one is already queued or running, returns that one's id instead.
     func enqueueRun(
-        integration: Integration, trigger: RunTrigger, streams: [String], fullResync: Bool, maxAttempts: Int, actor: Actor
+        integration: Integration, trigger: RunTrigger, streams: [String], fullResync: Bool, maxAttempts: Int, actor: ActivityActor
     ) async throws -> Result<SyncRun, ActiveRunError> {
-        try await write { connection in
+        try await withTransaction { connection in
             if let run = try await connection.insertRun(
                 tenantID: integration.tenantID, integrationID: integration.id, provider: integration.provider, trigger: trigger,
                 streams: streams, fullResync: fullResync, maxAttempts: maxAttempts)
@@ -41,7 +27,7 @@ extension Store {
     }
 
     func run(tenantID: UUID, integrationID: UUID, runID: UUID) async throws -> SyncRun? {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.runs(
                 "SELECT \(unescaped: Self.runColumns) FROM sync_runs r WHERE r.tenant_id = \(tenantID) AND r.integration_id = \(integrationID) AND r.id = \(runID)"
             ).first?.0
@@ -49,13 +35,13 @@ extension Store {
     }
 
     func run(id: UUID) async throws -> SyncRun? {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.runs("SELECT \(unescaped: Self.runColumns) FROM sync_runs r WHERE r.id = \(id)").first?.0
         }
     }
 
     func runs(tenantID: UUID, integrationID: UUID, after: TimeKeyset?, limit: Int) async throws -> Page<SyncRun> {
-        let rows = try await read { connection in
+        let rows = try await withConnection { connection in
             try await connection.runs(
                 """
                 SELECT \(unescaped: Self.runColumns) FROM sync_runs r
@@ -70,8 +56,10 @@ extension Store {
 
     /// The scheduler's step: queues a run for every due integration (at most `limit`), in one
     /// statement that any number of schedulers may run at once.
+    /// The status list is `IntegrationStatus.scheduled`, written out because it must match the
+    /// predicate of the partial index `integrations_due_idx` (migration 0003) for the index to serve.
     func enqueueDue(limit: Int, maxAttempts: Int) async throws -> Int {
-        try await write { connection in
+        try await withTransaction { connection in
             try await connection.rows(
                 """
                 WITH due AS (
@@ -96,77 +84,11 @@ extension Store {
         }
     }
 
-    /// Claims the oldest claimable run within the limits. Claims are serialized by a transaction
-    /// advisory lock, so that the running counts they read are true across every worker.
-    func claimRun(owner: String, leaseSeconds: Int, limits: ClaimLimits) async throws -> ClaimedRun? {
-        try await write { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))")
-            let claimed = try await connection.rows(
-                """
-                WITH running AS (
-                    SELECT tenant_id, provider FROM sync_runs WHERE status = 'running'
-                ), candidate AS (
-                    SELECT r.id FROM sync_runs r
-                    WHERE r.status = 'queued' AND r.not_before <= now()
-                      AND (SELECT count(*) FROM running x WHERE x.tenant_id = r.tenant_id) < \(limits.perTenant)
-                      AND (SELECT count(*) FROM running x WHERE x.provider = r.provider) < \(limits.perProvider)
-                    ORDER BY (SELECT count(*) FROM running x WHERE x.tenant_id = r.tenant_id), r.not_before, r.queued_at
-                    LIMIT 1
-                    FOR UPDATE OF r SKIP LOCKED
-                )
-                UPDATE sync_runs r SET status = 'running', lease_owner = \(owner),
-                    lease_expires_at = now() + interval '1 second' * \(leaseSeconds),
-                    started_at = coalesce(r.started_at, now()), task_pid = NULL
-                FROM candidate WHERE r.id = candidate.id
-                RETURNING r.id, r.tenant_id, r.integration_id, r.attempt, r.trigger
-                """, as: UUID.self, UUID.self, UUID.self, Int.self, String.self)
-            guard let row = claimed.first else { return nil }
-            let run = ClaimedRun(id: row.0, tenantID: row.1, integrationID: row.2, attempt: row.3)
-            try await connection.recordStarted(run, trigger: row.4)
-            return run
-        }
-    }
-
-    static let claimLockKey: Int64 = 0x7472_6963
-
     func activeRun(integrationID: UUID) async throws -> UUID? {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.rows(
                 "SELECT id FROM sync_runs WHERE integration_id = \(integrationID) AND status IN ('queued', 'running')", as: UUID.self
             ).first
-        }
-    }
-
-    /// Extends the lease; nil when the lease is no longer ours, else whether cancel was asked for.
-    func heartbeat(runID: UUID, owner: String, leaseSeconds: Int) async throws -> Bool? {
-        try await read { connection in
-            try await connection.rows(
-                """
-                UPDATE sync_runs SET lease_expires_at = now() + interval '1 second' * \(leaseSeconds)
-                WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running'
-                RETURNING cancel_requested
-                """, as: Bool.self
-            ).first
-        }
-    }
-
-    /// Runs whose worker stopped renewing the lease.
-    func expiredRuns(limit: Int) async throws -> [(id: UUID, owner: String)] {
-        try await read { connection in
-            try await connection.rows(
-                """
-                SELECT id, coalesce(lease_owner, '') FROM sync_runs
-                WHERE status = 'running' AND lease_expires_at < now()
-                ORDER BY lease_expires_at LIMIT \(limit)
-                """, as: UUID.self, String.self
-            ).map { (id: $0.0, owner: $0.1) }
-        }
-    }
-
-    func setTaskPID(runID: UUID, owner: String, pid: Int32) async throws {
-        try await read { connection in
-            _ = try await connection.query(
-                "UPDATE sync_runs SET task_pid = \(Int(pid)) WHERE id = \(runID) AND lease_owner = \(owner)")
         }
     }
 }
@@ -177,14 +99,6 @@ struct ActiveRunError: Error, Sendable {
 }
 
 extension StoreConnection {
-    /// `sync.started`, in the transaction of the claim.
-    func recordStarted(_ run: ClaimedRun, trigger: String) async throws {
-        try await appendActivity(
-            ActivityDraft(
-                tenantID: run.tenantID, actor: .system, action: "sync.started", integrationID: run.integrationID,
-                details: ["run_id": .string(run.id.lowercased), "attempt": .number(Double(run.attempt)), "trigger": .string(trigger)]))
-    }
-
     func insertRun(
         tenantID: UUID, integrationID: UUID, provider: String, trigger: RunTrigger, streams: [String], fullResync: Bool,
         maxAttempts: Int
@@ -209,7 +123,7 @@ extension StoreConnection {
             as: UUID.self, UUID.self, UUID.self, String.self, String.self, [String].self, Bool.self, Int.self, Date.self,
             Date?.self, Date?.self, String.self, Int64.self, String?.self, String?.self, Int64.self
         ).map { row in
-            let stats = (try? JSONDecoder().decode([String: StreamStats].self, from: Data(row.11.utf8))) ?? [:]
+            let stats = (try? JSONCoding.decoder.decode([String: StreamStats].self, from: Data(row.11.utf8))) ?? [:]
             let error = row.13.map { RunError(code: $0, message: row.14 ?? "") }
             let run = SyncRun(
                 id: row.0, tenantID: row.1, integrationID: row.2, trigger: RunTrigger(rawValue: row.3) ?? .manual,

@@ -45,7 +45,7 @@ struct SealedRow: Sendable {
 extension Store {
     /// Every key id some stored secret is sealed with.
     func storedKeyIDs() async throws -> Set<String> {
-        try await read { connection in
+        try await withConnection { connection in
             var ids = Set<String>()
             for column in SecretColumn.all {
                 for id in try await connection.rows(
@@ -60,7 +60,7 @@ extension Store {
 
     /// Up to `limit` secrets of `column` not sealed with `keyID`.
     func secrets(in column: SecretColumn, notSealedWith keyID: String, limit: Int) async throws -> [SealedRow] {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.rows(
                 """
                 SELECT \(unescaped: column.ownerColumns), \(unescaped: column.keyColumn), \(unescaped: column.secretColumn)
@@ -76,7 +76,7 @@ extension Store {
 
     /// Replaces one secret, only if it still holds what the scan read (a concurrent writer wins).
     func replaceSecret(in column: SecretColumn, id: String, old: SealedSecret, new: SealedSecret) async throws -> Bool {
-        try await write { connection in
+        try await withTransaction { connection in
             !(try await connection.rows(
                 """
                 UPDATE \(unescaped: column.table)

@@ -3,8 +3,8 @@ import PostgresNIO
 import TributaryConnectors
 
 extension Store {
-    func createTenant(name: String, alertEmails: [String], actor: Actor) async throws -> Tenant {
-        try await write { connection in
+    func createTenant(name: String, alertEmails: [String], actor: ActivityActor) async throws -> Tenant {
+        try await withTransaction { connection in
             let tenant = try await connection.tenant(
                 """
                 INSERT INTO tenants (id, name, alert_emails) VALUES (\(UUID()), \(name), \(alertEmails))
@@ -12,19 +12,19 @@ extension Store {
                 """)
             guard let tenant else { throw StoreError.failed("INSERT … RETURNING returned no row") }
             try await connection.appendActivity(
-                ActivityDraft(tenantID: tenant.id, actor: actor, action: "tenant.created", details: ["name": .string(name)]))
+                ActivityDraft(tenantID: tenant.id, actor: actor, action: .tenantCreated, details: ["name": .string(name)]))
             return tenant
         }
     }
 
     func tenant(id: UUID) async throws -> Tenant? {
-        try await read { connection in
+        try await withConnection { connection in
             try await connection.tenant("SELECT \(unescaped: Self.tenantColumns) FROM tenants WHERE id = \(id)")
         }
     }
 
     func tenants(after: TimeKeyset?, limit: Int) async throws -> Page<Tenant> {
-        let rows = try await read { connection in
+        let rows = try await withConnection { connection in
             try await connection.rows(
                 """
                 SELECT \(unescaped: Self.tenantColumns), \(unescaped: Self.createdMicros)
@@ -36,13 +36,13 @@ extension Store {
                 as: UUID.self, String.self, [String].self, String.self, Date.self, Date.self, Int64.self)
         }
         return Self.page(rows.map { row in
-            (Tenant(id: row.0, name: row.1, alertEmails: row.2, status: row.3, createdAt: row.4, updatedAt: row.5), row.6, row.0)
+            (Tenant(id: row.0, name: row.1, alertEmails: row.2, status: TenantStatus(rawValue: row.3) ?? .active, createdAt: row.4, updatedAt: row.5), row.6, row.0)
         }, limit: limit)
     }
 
     /// Changes what is given; nil when the tenant does not exist.
-    func updateTenant(id: UUID, name: String?, alertEmails: [String]?, actor: Actor) async throws -> Tenant? {
-        try await write { connection in
+    func updateTenant(id: UUID, name: String?, alertEmails: [String]?, actor: ActivityActor) async throws -> Tenant? {
+        try await withTransaction { connection in
             let tenant = try await connection.tenant(
                 """
                 UPDATE tenants
@@ -57,14 +57,14 @@ extension Store {
             if name != nil { changed.append("name") }
             if alertEmails != nil { changed.append("alert_emails") }
             try await connection.appendActivity(
-                ActivityDraft(tenantID: id, actor: actor, action: "tenant.updated", details: ["changed": .array(changed)]))
+                ActivityDraft(tenantID: id, actor: actor, action: .tenantUpdated, details: ["changed": .array(changed)]))
             return tenant
         }
     }
 
     /// Deletes the tenant and, through the foreign keys, everything it owns.
     func deleteTenant(id: UUID) async throws -> Bool {
-        try await write { connection in
+        try await withTransaction { connection in
             // Runs first, in the order a batch takes its locks (run, then integration): a batch in
             // flight commits before the tenant goes, and its records go below with the rest.
             try await connection.query("SELECT 1 FROM sync_runs WHERE tenant_id = \(id) FOR UPDATE")
@@ -94,6 +94,6 @@ extension StoreConnection {
     func tenant(_ query: PostgresQuery) async throws -> Tenant? {
         try await rows(query, as: UUID.self, String.self, [String].self, String.self, Date.self, Date.self)
             .first
-            .map { Tenant(id: $0.0, name: $0.1, alertEmails: $0.2, status: $0.3, createdAt: $0.4, updatedAt: $0.5) }
+            .map { Tenant(id: $0.0, name: $0.1, alertEmails: $0.2, status: TenantStatus(rawValue: $0.3) ?? .active, createdAt: $0.4, updatedAt: $0.5) }
     }
 }

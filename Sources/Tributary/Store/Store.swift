@@ -1,10 +1,11 @@
 import Logging
 import PostgresNIO
 
-/// All Postgres access goes through here. Reads borrow a pooled connection; writes that must
-/// stand or fall together run in one transaction.
+/// All Postgres access goes through here, and only here: the client is the Store's own.
+/// Queries borrow a pooled connection; writes that must stand or fall together run in one
+/// transaction. Whatever Postgres answers leaves the Store as a `StoreError`.
 public struct Store: Sendable {
-    public let client: PostgresClient
+    private let client: PostgresClient
     let logger: Logger
 
     public init(client: PostgresClient, logger: Logger) {
@@ -12,32 +13,40 @@ public struct Store: Sendable {
         self.logger = logger
     }
 
-    /// Runs `body` on one pooled connection.
-    func read<Result: Sendable>(_ body: (StoreConnection) async throws -> Result) async throws -> Result {
+    /// Runs `body` on one pooled connection, outside a transaction (each statement commits alone).
+    func withConnection<Result: Sendable>(_ body: (StoreConnection) async throws -> Result) async throws -> Result {
         do {
             return try await client.withConnection { connection in
                 try await body(StoreConnection(connection: connection, logger: logger))
             }
-        } catch let error as PSQLError {
-            throw StoreError.from(error)
+        } catch {
+            throw StoreError.unwrapping(error)
         }
     }
 
     /// Runs `body` in a transaction: everything it writes is committed together, or nothing is.
-    func write<Result: Sendable>(_ body: (StoreConnection) async throws -> Result) async throws -> Result {
+    func withTransaction<Result: Sendable>(_ body: (StoreConnection) async throws -> Result) async throws -> Result {
         do {
             return try await client.withTransaction(logger: logger) { connection in
                 try await body(StoreConnection(connection: connection, logger: logger))
             }
-        } catch let error as PostgresTransactionError {
-            // The caller wants the error that stopped the work, not the wrapper.
-            if let closureError = error.closureError { throw closureError }
-            if let beginError = error.beginError as? PSQLError { throw StoreError.from(beginError) }
-            if let beginError = error.beginError { throw beginError }
-            if let commitError = error.commitError as? PSQLError { throw StoreError.from(commitError) }
-            throw error
-        } catch let error as PSQLError {
-            throw StoreError.from(error)
+        } catch {
+            throw StoreError.unwrapping(error)
+        }
+    }
+
+    /// Lends one connection for a whole run to a `RecordsWriter`, the run-task's batch writer.
+    func withRecordsWriter<Result: Sendable>(
+        run: ClaimedRun, owner: String, _ body: (RecordsWriter) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withConnection { connection in
+                let writer = RecordsWriter(connection: connection, logger: logger, run: run, owner: owner)
+                try await writer.prepare()
+                return try await body(writer)
+            }
+        } catch {
+            throw StoreError.unwrapping(error)
         }
     }
 }
@@ -61,8 +70,12 @@ struct StoreConnection: Sendable {
         _ query: PostgresQuery, as types: repeat (each T).Type, file: String = #fileID, line: Int = #line
     ) async throws -> [(repeat each T)] {
         var result: [(repeat each T)] = []
-        for try await row in try await self.query(query, file: file, line: line).decode((repeat each T).self) {
-            result.append(row)
+        do {
+            for try await row in try await self.query(query, file: file, line: line).decode((repeat each T).self) {
+                result.append(row)
+            }
+        } catch let error as PSQLError {
+            throw StoreError.from(error)
         }
         return result
     }

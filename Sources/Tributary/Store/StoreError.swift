@@ -30,4 +30,22 @@ public enum StoreError: Error, Sendable {
         }
         return .unavailable("Postgres: \(error.code)")
     }
+
+    /// The error that stopped a piece of Store work, as callers should see it: the closure's own
+    /// error out of a `PostgresTransactionError` (the caller wants what stopped the work, not the
+    /// wrapper), and any `PSQLError` as a `StoreError`. The one place that unwraps them.
+    static func unwrapping(_ error: any Error) -> any Error {
+        switch error {
+        case let error as PostgresTransactionError:
+            if let closureError = error.closureError { return unwrapping(closureError) }
+            if let beginError = error.beginError { return unwrapping(beginError) }
+            if let commitError = error.commitError { return unwrapping(commitError) }
+            if let rollbackError = error.rollbackError { return unwrapping(rollbackError) }
+            return StoreError.failed("transaction failed")
+        case let error as PSQLError:
+            return from(error)
+        default:
+            return error
+        }
+    }
 }

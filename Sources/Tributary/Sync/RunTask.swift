@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import PostgresNIO
 import TributaryConnectors
 
 /// The work of `tributary run-task <run_id>`: one run, in its own process. It reads each stream
@@ -25,14 +24,12 @@ struct RunTask {
         let historicalDays = context.int("historical_sync_days") ?? 90
         let cursors = try await store.cursors(integrationID: integration.id)
 
-        try await store.client.withConnection { connection in
-            let writer = RecordsWriter(connection: connection, logger: logger, run: claimed, owner: owner)
-            try await writer.prepare()
+        try await store.withRecordsWriter(run: claimed, owner: owner) { writer in
             for name in run.streamNames {
                 guard let stream = provider.streams(config: integration.config).first(where: { $0.name == name }) else {
                     throw ConnectorError(code: "unknown_stream", message: "the integration's config has no stream \(name)", retryable: false)
                 }
-                if run.streams[name]?.status == "succeeded" { continue }  // done by an earlier attempt
+                if run.streams[name]?.status == .succeeded { continue }  // done by an earlier attempt
                 // A full resync starts from nothing, unless an earlier attempt of this very run got going.
                 let resumeOwnProgress = run.fullResync && (run.streams[name]?.recordsRead ?? 0) > 0
                 let cursor: JSONValue? =
@@ -90,49 +87,6 @@ struct RefreshingTokenSource: AccessTokenSource {
                 retryable: false)
         } catch TokenRefresher.RefreshError.unavailable(let reason) {
             throw ConnectorError(code: "token_refresh_failed", message: reason, retryable: true)
-        }
-    }
-}
-
-extension Store {
-    /// Every stream's stored checkpoint of the integration.
-    func cursors(integrationID: UUID) async throws -> [String: JSONValue] {
-        try await read { connection in
-            var result: [String: JSONValue] = [:]
-            for (stream, cursor) in try await connection.rows(
-                "SELECT stream, cursor::text FROM sync_state WHERE integration_id = \(integrationID) AND cursor IS NOT NULL",
-                as: String.self, String.self)
-            {
-                result[stream] = try JSONDecoder().decode(JSONValue.self, from: Data(cursor.utf8))
-            }
-            return result
-        }
-    }
-
-    /// Claims one given queued run, for `run-task` started by hand (benchmarks, debugging).
-    func claimQueuedRun(id: UUID, owner: String, leaseSeconds: Int) async throws -> ClaimedRun? {
-        try await write { connection in
-            let claimed = try await connection.rows(
-                """
-                UPDATE sync_runs SET status = 'running', lease_owner = \(owner), started_at = coalesce(started_at, now()),
-                    lease_expires_at = now() + interval '1 second' * \(leaseSeconds)
-                WHERE id = \(id) AND status = 'queued'
-                RETURNING tenant_id, integration_id, attempt, trigger
-                """, as: UUID.self, UUID.self, Int.self, String.self)
-            guard let row = claimed.first else { return nil }
-            let run = ClaimedRun(id: id, tenantID: row.0, integrationID: row.1, attempt: row.2)
-            try await connection.recordStarted(run, trigger: row.3)
-            return run
-        }
-    }
-
-    /// The run as its current owner holds it.
-    func claimedRun(id: UUID, owner: String) async throws -> ClaimedRun? {
-        try await read { connection in
-            try await connection.rows(
-                "SELECT tenant_id, integration_id, attempt FROM sync_runs WHERE id = \(id) AND lease_owner = \(owner) AND status = 'running'",
-                as: UUID.self, UUID.self, Int.self
-            ).first.map { ClaimedRun(id: id, tenantID: $0.0, integrationID: $0.1, attempt: $0.2) }
         }
     }
 }

@@ -6,7 +6,7 @@ struct CredentialVault: Sendable {
     let keyRing: KeyRing
 
     func seal(_ secret: CredentialSecret, tenantID: UUID, integrationID: UUID) throws -> SealedCredential {
-        let plaintext = try JSONEncoder.store.encode(secret)
+        let plaintext = try JSONCoding.encoder.encode(secret)
         let expiresAt: Date? = if case .oauth2(let tokens) = secret { tokens.expiresAt } else { nil }
         return SealedCredential(
             type: secret.type,
@@ -18,9 +18,8 @@ struct CredentialVault: Sendable {
     func open(_ stored: StoredCredential) throws -> CredentialSecret {
         let plaintext = try keyRing.open(stored.sealed, for: .credential(tenantID: stored.tenantID, integrationID: stored.integrationID))
         do {
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            return try decoder.decode(CredentialSecret.self, from: plaintext)
+            // Keys read either way: boxes sealed before the coding was configured once are camelCased.
+            return try JSONCoding.decoder.decode(CredentialSecret.self, from: plaintext)
         } catch {
             throw VaultError.cannotOpen
         }

@@ -85,7 +85,7 @@ struct OAuthFlow: Sendable {
         let sealed = try vault.seal(.oauth2(tokens), tenantID: integration.tenantID, integrationID: integration.id)
         guard let connected = try await store.replaceCredential(
             tenantID: integration.tenantID, integrationID: integration.id, credential: sealed,
-            status: integration.status == .paused ? nil : .active, action: "oauth.connected", actor: .system)
+            transition: \.afterOAuthConnected, action: .oauthConnected, actor: .system)
         else {
             throw FlowError.integrationGone
         }

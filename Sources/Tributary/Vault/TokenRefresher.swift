@@ -42,7 +42,7 @@ struct TokenRefresher: Sendable {
         let integration = try await store.integrationByID(integrationID)
         var app: StoredOAuthApp?
         if let integration { app = try await store.oauthApp(provider: integration.provider) }
-        let outcome: Result<String, RefreshError> = try await store.write { connection in
+        let outcome: Result<String, RefreshError> = try await store.withTransaction { connection in
             guard let stored = try await connection.storedCredential(integrationID: integrationID, lock: true) else {
                 return .failure(.noCredential)
             }
@@ -81,7 +81,7 @@ struct TokenRefresher: Sendable {
                 integrationID: integrationID, sealed: sealed.sealed, fingerprint: sealed.fingerprint, expiresAt: fresh.expiresAt)
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: stored.tenantID, actor: .system, action: "oauth.refreshed", integrationID: integrationID,
+                    tenantID: stored.tenantID, actor: .system, action: .oauthRefreshed, integrationID: integrationID,
                     details: ["expires_at": fresh.expiresAt.map { .string(Timestamps.format($0)) } ?? .null]))
             return .success(fresh.accessToken)
         }

@@ -77,7 +77,7 @@ struct Reply: Sendable {
     }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONDecoder.api.decode(T.self, from: body)
+        try JSONCoding.decoder.decode(T.self, from: body)
     }
 
     /// The `errors[].field` of a problem answer.
