@@ -32,43 +32,12 @@ struct OAuthController {
         var tokenUrl: String?
     }
 
-    /// The app as answers show it: no secret.
-    struct AppView: Encodable, Sendable {
-        var provider: String
-        var clientID: String
-        var scopes: [String]
-        var authorizeURL: String
-        var tokenURL: String
-        var updatedAt: Date
-
-        init(_ app: StoredOAuthApp) {
-            self.provider = app.provider
-            self.clientID = app.clientID
-            self.scopes = app.scopes
-            self.authorizeURL = app.authorizeURL
-            self.tokenURL = app.tokenURL
-            self.updatedAt = app.updatedAt
-        }
-    }
-
-    struct AuthorizationView: Encodable, Sendable {
-        var authorizeURL: String
-        var state: String
-        var expiresAt: Date
-
-        init(_ authorization: OAuthFlow.Authorization) {
-            self.authorizeURL = authorization.authorizeURL
-            self.state = authorization.state
-            self.expiresAt = authorization.expiresAt
-        }
-    }
-
     struct Connected: Encodable, Sendable {
         @WireID var integrationID: UUID
         var status: IntegrationStatus
     }
 
-    @Sendable func putApp(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<AppView> {
+    @Sendable func putApp(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<StoredOAuthApp> {
         try context.caller.requireAdmin("configure OAuth apps")
         guard let providerID = context.parameters.get("provider_id"), let provider = catalog.provider(id: providerID) else {
             throw APIError.notFound("no such provider")
@@ -94,12 +63,12 @@ struct OAuthController {
                 provider: provider.id, clientID: clientID, clientSecret: sealed, scopes: scopes, authorizeURL: authorizeURL,
                 tokenURL: tokenURL, updatedAt: Date()))
         context.logger.info("oauth app configured", metadata: ["provider": "\(provider.id)"])
-        return JSONResponse(AppView(stored))
+        return JSONResponse(stored)
     }
 
-    @Sendable func authorize(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<AuthorizationView> {
+    @Sendable func authorize(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<OAuthFlow.Authorization> {
         let integration = try await context.integration(in: store)
-        return JSONResponse(AuthorizationView(try await flow.authorize(integration)))
+        return JSONResponse(try await flow.authorize(integration))
     }
 
     @Sendable func complete(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Connected> {

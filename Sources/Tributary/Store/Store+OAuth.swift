@@ -2,8 +2,9 @@ import Foundation
 import PostgresNIO
 import TributaryConnectors
 
-/// An OAuth client as stored: the secret still sealed.
-struct StoredOAuthApp: Sendable {
+/// An OAuth client as stored: the secret still sealed. Answers show it without the secret
+/// (`SealedSecret` is not even `Encodable`, so it cannot slip into `CodingKeys`).
+struct StoredOAuthApp: Sendable, Encodable {
     var provider: String
     var clientID: String
     var clientSecret: SealedSecret
@@ -11,6 +12,10 @@ struct StoredOAuthApp: Sendable {
     var authorizeURL: String
     var tokenURL: String
     var updatedAt: Date
+
+    enum CodingKeys: CodingKey {
+        case provider, clientID, scopes, authorizeURL, tokenURL, updatedAt
+    }
 }
 
 /// A consumed authorization state: which integration it was for, and its sealed PKCE verifier.

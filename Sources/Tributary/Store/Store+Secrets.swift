@@ -17,10 +17,7 @@ struct SecretColumn: Sendable {
         SecretColumn(
             table: "credentials", keyColumn: "key_id", secretColumn: "secret",
             ownerColumns: "integration_id::text, tenant_id, integration_id::text", idColumn: "integration_id::text",
-            owner: { tenant, owner in
-                guard let tenant, let integration = UUID(uuidString: owner) else { return nil }
-                return .credential(tenantID: tenant, integrationID: integration)
-            }),
+            owner: integrationOwned(SecretOwner.credential)),
         SecretColumn(
             table: "oauth_apps", keyColumn: "key_id", secretColumn: "client_secret",
             ownerColumns: "provider, NULL::uuid, provider", idColumn: "provider",
@@ -28,11 +25,18 @@ struct SecretColumn: Sendable {
         SecretColumn(
             table: "oauth_states", keyColumn: "key_id", secretColumn: "code_verifier",
             ownerColumns: "encode(state_hash, 'hex'), tenant_id, integration_id::text", idColumn: "encode(state_hash, 'hex')",
-            owner: { tenant, owner in
-                guard let tenant, let integration = UUID(uuidString: owner) else { return nil }
-                return .pkceVerifier(tenantID: tenant, integrationID: integration)
-            }),
+            owner: integrationOwned(SecretOwner.pkceVerifier)),
     ]
+
+    /// The owner of a secret that belongs to an integration: a tenant id and an integration id, or nothing.
+    private static func integrationOwned(
+        _ owner: @escaping @Sendable (_ tenantID: UUID, _ integrationID: UUID) -> SecretOwner
+    ) -> @Sendable (UUID?, String) -> SecretOwner? {
+        { tenant, ownerID in
+            guard let tenant, let integration = UUID(uuidString: ownerID) else { return nil }
+            return owner(tenant, integration)
+        }
+    }
 }
 
 /// One sealed secret found by a rotation scan.

@@ -16,7 +16,8 @@ struct OAuthFlow: Sendable {
 
     var redirectURI: String { publicURL + "/v1/oauth/callback" }
 
-    struct Authorization: Sendable {
+    /// What `POST …/oauth/authorize` answers: where to send the person, and the state to expect back.
+    struct Authorization: Sendable, Encodable {
         var authorizeURL: String
         var state: String
         var expiresAt: Date
