@@ -26,4 +26,12 @@ enum Caller: Sendable, Equatable {
             throw APIError.forbidden("a tenant API key cannot \(operation); use the admin token")
         }
     }
+
+    /// Whose `Idempotency-Key`s these are: the admin's, or the tenant's (its keys share them).
+    var idempotencyScope: (scope: String, tenantID: UUID?) {
+        switch self {
+        case .admin: ("admin", nil)
+        case .tenantKey(_, let tenantID): (tenantID.lowercased, tenantID)
+        }
+    }
 }

@@ -16,6 +16,7 @@ func buildRouter(
     let v1 = router.group("v1")
         .add(middleware: AuthMiddleware(store: services.store, adminToken: adminToken))
         .group(context: AuthenticatedContext.self)
+        .add(middleware: IdempotencyMiddleware(store: services.store, keyRing: services.vault.keyRing))
     v1.addRoutes(TenantsController(store: services.store).endpoints, atPath: "tenants")
     v1.addRoutes(APIKeysController(store: services.store).endpoints, atPath: "tenants/:tenant_id/api-keys")
     v1.addRoutes(ActivityController(store: services.store).endpoints, atPath: "tenants/:tenant_id/activity")

@@ -26,6 +26,10 @@ struct SecretColumn: Sendable {
             table: "oauth_states", keyColumn: "key_id", secretColumn: "code_verifier",
             ownerColumns: "encode(state_hash, 'hex'), tenant_id, integration_id::text", idColumn: "encode(state_hash, 'hex')",
             owner: integrationOwned(SecretOwner.pkceVerifier)),
+        SecretColumn(
+            table: "idempotency_keys", keyColumn: "key_id", secretColumn: "response_body",
+            ownerColumns: "id::text, tenant_id, id::text", idColumn: "id::text",
+            owner: { tenant, id in UUID(uuidString: id).map { .idempotentAnswer(tenantID: tenant, id: $0) } }),
     ]
 
     /// The owner of a secret that belongs to an integration: a tenant id and an integration id, or nothing.
@@ -53,7 +57,10 @@ extension Store {
             var ids = Set<String>()
             for column in SecretColumn.all {
                 for id in try await connection.rows(
-                    "SELECT DISTINCT \(unescaped: column.keyColumn) FROM \(unescaped: column.table)", as: String.self)
+                    """
+                    SELECT DISTINCT \(unescaped: column.keyColumn) FROM \(unescaped: column.table)
+                    WHERE \(unescaped: column.keyColumn) IS NOT NULL
+                    """, as: String.self)
                 {
                     ids.insert(id)
                 }

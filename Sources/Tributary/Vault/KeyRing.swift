@@ -97,6 +97,11 @@ struct SecretOwner: Sendable {
         SecretOwner(purpose: "pkce_verifier", tenantID: tenantID, ownerID: integrationID.lowercased)
     }
 
+    /// The kept first answer to an idempotent POST (`id` is its row's).
+    static func idempotentAnswer(tenantID: UUID?, id: UUID) -> SecretOwner {
+        SecretOwner(purpose: "idempotent_answer", tenantID: tenantID, ownerID: id.lowercased)
+    }
+
     var associatedData: Data {
         Data("tributary/v1|\(purpose)|\(tenantID?.lowercased ?? "-")|\(ownerID)".utf8)
     }
