@@ -51,6 +51,9 @@ public struct AppConfig: Sendable {
             problems.append("TRIBUTARY_ENCRYPTION_KEYS is required (id:base64 of 32 bytes; make a key with: openssl rand -base64 32)")
         }
 
+        problems += PublishedSecrets.problems(
+            adminToken: adminToken, encryptionKeys: reader.string(forKey: "tributary.encryption.keys", isSecret: true))
+
         let port = reader.int(forKey: "port") ?? 8080
         if reader.string(forKey: "port") != nil && reader.int(forKey: "port") == nil || !(1...65535).contains(port) {
             problems.append("PORT must be a number from 1 to 65535")

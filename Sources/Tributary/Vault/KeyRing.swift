@@ -23,6 +23,10 @@ public struct KeyRing: Sendable {
             guard let bytes = Data(base64Encoded: String(parts[1])), bytes.count == 32 else {
                 throw .badKeyRing("key '\(id)' is not 32 bytes of base64 (make one with: openssl rand -base64 32)")
             }
+            // 32 random bytes hold about 30 distinct values; a key with few is typed, not drawn.
+            guard Set(bytes).count >= 16 else {
+                throw .badKeyRing("key '\(id)' is not random (make one with: openssl rand -base64 32)")
+            }
             guard keys[id] == nil else { throw .badKeyRing("key id '\(id)' appears twice") }
             keys[id] = SymmetricKey(data: bytes)
             order.append(id)

@@ -10,10 +10,16 @@ import Testing
 
 /// The application as `tributary serve` builds it, on a fresh database, driven through HTTP.
 struct TestApp {
-    static let adminToken = "test-admin-token-0123456789"
-    /// Two fixed test keys: `k1` seals unless a test puts another first.
-    static let key1 = "k1:" + Data(repeating: 1, count: 32).base64EncodedString()
-    static let key2 = "k2:" + Data(repeating: 2, count: 32).base64EncodedString()
+    /// Drawn anew by every test process: no secret that works is written in the repository.
+    static let adminToken = "test-admin-" + randomBase64(bytes: 24)
+    /// Two test keys: `k1` seals unless a test puts another first.
+    static let key1 = "k1:" + randomBase64(bytes: 32)
+    static let key2 = "k2:" + randomBase64(bytes: 32)
+
+    static func randomBase64(bytes count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).base64EncodedString()
+    }
 
     let database: TestDatabase
 
