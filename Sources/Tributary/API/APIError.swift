@@ -17,6 +17,8 @@ struct APIError: Error, Sendable {
     var errors: [FieldError] = []
     /// Extra members of the problem object (a conflicting run's id, say).
     var extensions: [String: JSONValue] = [:]
+    /// Sent as `Retry-After` (a 429, a 503).
+    var retryAfterSeconds: Int?
 
     static func badRequest(_ detail: String, errors: [FieldError] = []) -> APIError {
         APIError(status: .badRequest, slug: "bad-request", title: "Bad request", detail: detail, errors: errors)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Who is calling: the admin token, or one tenant's API key.
-enum Caller: Sendable, Equatable {
+enum Caller: Sendable, Hashable {
     case admin
     case tenantKey(keyID: UUID, tenantID: UUID)
 

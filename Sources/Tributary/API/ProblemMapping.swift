@@ -122,6 +122,9 @@ extension APIError {
         if status == .unauthorized {
             headers[.wwwAuthenticate] = "Bearer"
         }
+        if let retryAfterSeconds {
+            headers[.retryAfter] = String(retryAfterSeconds)
+        }
         let data = (try? JSONCoding.encoder.encode(body)) ?? Data("{}".utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -7,6 +7,8 @@ import TributaryConnectors
 /// reading to the end and resuming later from the last cursor yields exactly what changed since.
 struct RecordsController {
     let store: Store
+    /// Bytes of record JSON a page holds at most; a page always holds at least one record.
+    let pageBytes: Int
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         let routes = RouteCollection(context: AuthenticatedContext.self)
@@ -27,32 +29,54 @@ struct RecordsController {
             modifiedAfter = date
         }
         let after = try query.sequence() ?? 0
-        let records = try await store.records(
-            integrationID: integration.id, stream: stream, afterSeq: after, modifiedAfter: modifiedAfter, limit: query.limit + 1)
-        let page = Array(records.prefix(query.limit))
-        // Never null: the position after the last record read is where to resume later.
-        let position = page.last?.seq ?? after
-        return Response(
-            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: Self.body(page, nextCursor: PageCursor.encode(.sequence(position)), hasMore: records.count > query.limit)))
+        var page = RecordsPage(after: after)
+        try await store.forEachRecord(
+            integrationID: integration.id, stream: stream, afterSeq: after, modifiedAfter: modifiedAfter, limit: query.limit + 1
+        ) { record in
+            guard page.count < query.limit, page.count == 0 || page.dataBytes + record.data.utf8.count <= pageBytes else {
+                page.hasMore = true
+                return false
+            }
+            page.append(record)
+            return true
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: page.finish()))
+    }
+}
+
+/// A records page written as its rows arrive, so that each record's JSON goes out exactly as the
+/// provider sent it (no decoding and re-encoding) and no page is held twice.
+struct RecordsPage {
+    private var buffer = ByteBuffer(string: "{\"data\":[")
+    private(set) var count = 0
+    private(set) var dataBytes = 0
+    /// Where to resume: after the last record written, or where the page started.
+    private(set) var position: Int64
+    var hasMore = false
+
+    init(after: Int64) {
+        self.position = after
     }
 
-    /// Written by hand so that each record's JSON goes out exactly as the provider sent it.
-    static func body(_ records: [StoredRecord], nextCursor: String, hasMore: Bool) -> ByteBuffer {
-        let encoder = JSONCoding.encoder
-        func json<T: Encodable>(_ value: T) -> String {
-            (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
-        }
-        var buffer = ByteBuffer(string: "{\"data\":[")
-        for (index, record) in records.enumerated() {
-            if index > 0 { buffer.writeString(",") }
-            buffer.writeString("{\"id\":\(json(record.id)),\"stream\":\(json(record.stream)),\"data\":")
-            buffer.writeString(record.data)
-            buffer.writeString(",\"deleted\":\(record.deleted),\"first_seen_at\":\(json(record.firstSeenAt)),")
-            buffer.writeString("\"last_modified_at\":\(json(record.lastModifiedAt))}")
-        }
-        buffer.writeString("],\"next_cursor\":\(json(nextCursor)),\"has_more\":\(hasMore)}")
+    mutating func append(_ record: StoredRecord) {
+        if count > 0 { buffer.writeString(",") }
+        buffer.writeString("{\"id\":\(Self.json(record.id)),\"stream\":\(Self.json(record.stream)),\"data\":")
+        buffer.writeString(record.data)
+        buffer.writeString(",\"deleted\":\(record.deleted),\"first_seen_at\":\(Self.json(record.firstSeenAt)),")
+        buffer.writeString("\"last_modified_at\":\(Self.json(record.lastModifiedAt))}")
+        count += 1
+        dataBytes += record.data.utf8.count
+        position = record.seq
+    }
+
+    /// The whole body; `next_cursor` is never null: the position after the last record is where to resume.
+    mutating func finish() -> ByteBuffer {
+        buffer.writeString("],\"next_cursor\":\(Self.json(PageCursor.encode(.sequence(position)))),\"has_more\":\(hasMore)}")
         return buffer
+    }
+
+    private static func json<T: Encodable>(_ value: T) -> String {
+        (try? String(decoding: JSONCoding.encoder.encode(value), as: UTF8.self)) ?? "null"
     }
 }
 

@@ -6,7 +6,8 @@ import TributaryConnectors
 /// needs: the migrator and metrics registry for health and metrics, the admin token, and how
 /// many attempts a queued run gets.
 func buildRouter(
-    _ services: Services, migrator: Migrator, registry: PrometheusCollectorRegistry, adminToken: String, maxAttempts: Int
+    _ services: Services, migrator: Migrator, registry: PrometheusCollectorRegistry, adminToken: String, maxAttempts: Int,
+    api: APISettings
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ObservabilityMiddleware(metrics: HTTPMetrics(registry: registry)))
@@ -16,7 +17,10 @@ func buildRouter(
     let v1 = router.group("v1")
         .add(middleware: AuthMiddleware(store: services.store, adminToken: adminToken))
         .group(context: AuthenticatedContext.self)
-        .add(middleware: IdempotencyMiddleware(store: services.store, keyRing: services.vault.keyRing))
+    if let limit = api.rateLimit {
+        v1.add(middleware: RateLimitMiddleware(limiter: RequestRateLimiter(limit: limit)))
+    }
+    v1.add(middleware: IdempotencyMiddleware(store: services.store, keyRing: services.vault.keyRing))
     v1.addRoutes(TenantsController(store: services.store).endpoints, atPath: "tenants")
     v1.addRoutes(APIKeysController(store: services.store).endpoints, atPath: "tenants/:tenant_id/api-keys")
     v1.addRoutes(ActivityController(store: services.store).endpoints, atPath: "tenants/:tenant_id/activity")
@@ -26,7 +30,7 @@ func buildRouter(
     v1.addRoutes(integrations.endpoints, atPath: "tenants/:tenant_id/integrations")
     let syncs = SyncsController(store: services.store, catalog: services.catalog, factory: services.factory, maxAttempts: maxAttempts)
     v1.addRoutes(syncs.endpoints, atPath: "tenants/:tenant_id/integrations/:integration_id")
-    v1.addRoutes(RecordsController(store: services.store).endpoints, atPath: "tenants/:tenant_id/integrations/:integration_id")
+    v1.addRoutes(RecordsController(store: services.store, pageBytes: api.recordsPageBytes).endpoints, atPath: "tenants/:tenant_id/integrations/:integration_id")
     let oauth = OAuthController(store: services.store, flow: services.flow, catalog: services.catalog)
     v1.addRoutes(oauth.endpoints)
     router.addRoutes(oauth.callback)

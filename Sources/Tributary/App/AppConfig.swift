@@ -16,6 +16,7 @@ public struct AppConfig: Sendable {
     public var logLevel: Logger.Level
     public var migrationsDirectory: String?
     public var worker: WorkerSettings
+    public var api: APISettings
     /// What a run-task child needs of this configuration, as environment variables.
     public var childEnvironment: [String: String]
 
@@ -71,6 +72,7 @@ public struct AppConfig: Sendable {
         }
 
         let worker = WorkerSettings(reader: reader, problems: &problems)
+        let api = APISettings(reader: reader, problems: &problems)
 
         guard problems.isEmpty, let database, let logLevel else {
             throw ConfigError(problems: problems)
@@ -86,6 +88,7 @@ public struct AppConfig: Sendable {
         self.logLevel = logLevel
         self.migrationsDirectory = reader.string(forKey: "tributary.migrations.dir")
         self.worker = worker
+        self.api = api
         var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "TMPDIR", "LANG"].contains($0.key) }
         environment["DATABASE_URL"] = databaseURL
         environment["TRIBUTARY_ENCRYPTION_KEYS"] = reader.string(forKey: "tributary.encryption.keys", isSecret: true)

@@ -18,7 +18,8 @@ public func buildApplication(
     let store = services.store
 
     let router = buildRouter(
-        services, migrator: migrator, registry: registry, adminToken: config.adminToken, maxAttempts: config.worker.maxAttempts)
+        services, migrator: migrator, registry: registry, adminToken: config.adminToken, maxAttempts: config.worker.maxAttempts,
+        api: config.api)
 
     var lifecycle: [any Service] = [postgres]
     if runWorker {

@@ -22,12 +22,7 @@ public struct WorkerSettings: Sendable {
         runTaskBinary = reader.string(forKey: "tributary.run.task.binary")
             ?? URL(fileURLWithPath: CommandLine.arguments.first ?? "tributary").resolvingSymlinksInPath().path
         func int(_ key: String, _ variable: String, _ range: ClosedRange<Int>, _ fallback: Int) -> Int {
-            guard let text = reader.string(forKey: ConfigKey(key)) else { return fallback }
-            guard let value = Int(text), range.contains(value) else {
-                problems.append("\(variable) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-                return fallback
-            }
-            return value
+            reader.wholeNumber(key, variable, range, default: fallback, problems: &problems)
         }
         concurrency = int("tributary.worker.concurrency", "TRIBUTARY_WORKER_CONCURRENCY", 1...256, concurrency)
         perTenant = int("tributary.max.runs.per.tenant", "TRIBUTARY_MAX_RUNS_PER_TENANT", 1...1000, perTenant)

@@ -90,20 +90,21 @@ extension KeyedDecodingContainer {
 /// such as stream names and config fields are left as they are), RFC 3339 UTC timestamps,
 /// sorted keys. Answers, request bodies, jsonb columns and sealed payloads all use it.
 enum JSONCoding {
-    static var encoder: JSONEncoder {
+    /// Shared: a configured coder is safe to use from many tasks at once.
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 
-    static var decoder: JSONDecoder {
+    static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.dateDecodingStrategy = .iso8601
         return decoder
-    }
+    }()
 
     /// `syncFrequencyMinutes` → `sync_frequency_minutes`: a property as the wire names it, for
     /// error messages (decoding errors name the property).

@@ -21,12 +21,15 @@ struct StreamState: Sendable {
 }
 
 extension Store {
-    /// Records changed after `afterSeq`, oldest change first.
-    func records(
-        integrationID: UUID, stream: String?, afterSeq: Int64, modifiedAfter: Date?, limit: Int
-    ) async throws -> [StoredRecord] {
+    /// Records changed after `afterSeq`, oldest change first, at most `limit`, handed to `visit`
+    /// one by one as Postgres sends them (a page is never held as rows); `visit` answers false to
+    /// stop reading. `?stream=` is served by `records_stream_seq_idx`, the rest by `records_seq_idx`.
+    func forEachRecord(
+        integrationID: UUID, stream: String?, afterSeq: Int64, modifiedAfter: Date?, limit: Int,
+        _ visit: (StoredRecord) throws -> Bool
+    ) async throws {
         try await withConnection { connection in
-            try await connection.rows(
+            let rows = try await connection.query(
                 """
                 SELECT seq, stream, record_id, data::text, deleted, first_seen_at, last_modified_at FROM records
                 WHERE integration_id = \(integrationID) AND seq > \(afterSeq)
@@ -34,8 +37,12 @@ extension Store {
                   AND (\(modifiedAfter)::timestamptz IS NULL OR last_modified_at > \(modifiedAfter))
                 ORDER BY seq
                 LIMIT \(limit)
-                """, as: Int64.self, String.self, String.self, String.self, Bool.self, Date.self, Date.self
-            ).map { StoredRecord(seq: $0.0, stream: $0.1, id: $0.2, data: $0.3, deleted: $0.4, firstSeenAt: $0.5, lastModifiedAt: $0.6) }
+                """)
+            for try await row in rows.decode((Int64, String, String, String, Bool, Date, Date).self) {
+                let record = StoredRecord(
+                    seq: row.0, stream: row.1, id: row.2, data: row.3, deleted: row.4, firstSeenAt: row.5, lastModifiedAt: row.6)
+                guard try visit(record) else { break }
+            }
         }
     }
 
