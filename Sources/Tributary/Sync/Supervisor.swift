@@ -137,7 +137,7 @@ struct Supervisor: Sendable {
             await fail(run, token: token, RunError(code: "run_task_incomplete", message: "the run-task exited without finishing the run"), retryable: true)
             return
         }
-        if let reported = Self.reportedError(in: output) {
+        if let reported = RunTaskReport.last(in: output) {
             await fail(run, token: token, RunError(code: reported.code, message: reported.message), retryable: reported.retryable)
             return
         }
@@ -176,20 +176,5 @@ struct Supervisor: Sendable {
         } catch {
             logger.warning("could not reclaim expired runs", metadata: ["error": "\(error)"])
         }
-    }
-
-    struct Reported: Decodable {
-        var code: String
-        var message: String
-        var retryable: Bool
-    }
-
-    /// The last `TRIBUTARY_ERROR {json}` line the run-task printed.
-    static func reportedError(in output: String) -> Reported? {
-        for line in output.split(separator: "\n").reversed() {
-            guard let range = line.range(of: RunTask.errorMarker) else { continue }
-            return try? JSONDecoder().decode(Reported.self, from: Data(line[range.upperBound...].utf8))
-        }
-        return nil
     }
 }
