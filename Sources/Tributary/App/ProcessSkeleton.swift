@@ -5,8 +5,9 @@ import ServiceLifecycle
 /// What every long-running process (`serve`, `serve --worker`, `worker`) is made of: one Postgres
 /// client, the services on it, and one startup (migrations, then the stored-key check) that runs once
 /// before the HTTP server or the worker begins. Its `lifecycle` starts the client first and the worker
-/// after it; `serve` hands it to the `Application`, which adds the HTTP server last. Either way one
-/// `ServiceGroup` runs it and SIGTERM or SIGINT stops it gracefully, in reverse order.
+/// after it; `serve` hands it to the `Application`, which adds the HTTP server last. Either way a
+/// `ServiceGroup` runs it (for `serve`, Hummingbird's `runService`), and SIGTERM or SIGINT stops it
+/// gracefully, in reverse order.
 struct ProcessSkeleton: Sendable {
     let postgres: PostgresClient
     let services: Services
