@@ -1,78 +1,67 @@
-import Foundation
-import NIOConcurrencyHelpers
+import Subprocess
+import SystemPackage
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// One `tributary run-task` child process, its output kept (the last few kilobytes) for the
-/// run's error should it fail.
-final class RunTaskProcess: Sendable {
-    private let process: Process
-    private let output = NIOLockedValueBox<[UInt8]>([])
-    private let readerDone = NIOLockedValueBox<Bool>(false)
+/// One `tributary run-task` child process, for the length of `run`: standard input from /dev/null,
+/// standard output and error in one stream whose last few kilobytes are kept for the run's error.
+enum RunTaskProcess {
     static let keptOutput = 16 * 1024
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    /// How the child ended, what it printed last, and why `watch` stopped it (nil: it ended by itself).
+    struct Finished<Stop: Sendable>: Sendable {
+        var ending: TerminationStatus
+        var output: String
+        var stop: Stop?
+    }
 
-    init(binary: String, arguments: [String], environment: [String: String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        self.process = process
-        try process.run()
-        // Drained on a thread of its own: a blocking read must not hold one of the few
-        // threads of the concurrency pool, and an undrained pipe would stall the child.
-        let handle = pipe.fileHandleForReading
-        let thread = Thread { [output, readerDone] in
-            while true {
-                let data = handle.availableData
-                if data.isEmpty { break }
-                output.withLockedValue { kept in
-                    kept.append(contentsOf: data)
-                    if kept.count > Self.keptOutput { kept.removeFirst(kept.count - Self.keptOutput) }
+    /// Starts the child and runs `watch` beside it. If the child ends first, `watch` is cancelled and
+    /// what it returns is dropped; if `watch` returns first, the child is stopped: SIGTERM, then SIGKILL
+    /// if it is still there after `grace`. Throws when the child cannot start or its output cannot be read.
+    static func run<Stop: Sendable>(
+        binary: String, arguments: [String], environment: [String: String], grace: Duration = .seconds(5),
+        watch: @escaping @Sendable (_ pid: Int32) async -> Stop
+    ) async throws -> Finished<Stop> {
+        let stopping: [TeardownStep] = [.gracefulShutDown(allowedDurationToNextStep: grace)]
+        var options = PlatformOptions()
+        options.teardownSequence = stopping  // also when the supervisor itself is cancelled
+        var childEnvironment: [Environment.Key: String] = [:]
+        for (key, value) in environment { childEnvironment[Environment.Key(stringLiteral: key)] = value }
+
+        let result = try await Subprocess.run(
+            .path(FilePath(binary)), arguments: Arguments(arguments), environment: .custom(childEnvironment),
+            platformOptions: options, input: .none, output: .sequence, error: .combinedWithOutput
+        ) { execution in
+            try await withThrowingTaskGroup(of: Event<Stop>.self) { group in
+                group.addTask { .ended(output: try await tail(of: execution.standardOutput)) }
+                group.addTask { .stopped(await watch(execution.processIdentifier.value)) }
+                var stop: Stop?
+                while let event = try await group.next() {
+                    switch event {
+                    case .ended(let output):
+                        group.cancelAll()
+                        return (stop, output)
+                    case .stopped(let reason):
+                        stop = reason
+                        await execution.teardown(using: stopping)
+                    }
                 }
+                return (stop, "")  // not reached: the output always ends
             }
-            readerDone.withLockedValue { $0 = true }
         }
-        thread.start()
+        return Finished(ending: result.terminationStatus, output: result.closureResult.1, stop: result.closureResult.0)
     }
 
-    /// How the process ended: its exit status, or the signal that killed it.
-    enum Ending: Sendable, Equatable {
-        case exited(Int32)
-        case signalled(Int32)
+    private enum Event<Stop: Sendable>: Sendable {
+        case ended(output: String)
+        case stopped(Stop)
     }
 
-    /// Waits for the exit, checking every `interval`.
-    func waitForExit(polling interval: Duration = .milliseconds(100)) async -> Ending {
-        while process.isRunning {
-            try? await Task.sleep(for: interval)
+    /// The last `keptOutput` bytes of the output, read until the child closes it or exits.
+    private static func tail(of output: SubprocessOutputSequence) async throws -> String {
+        var kept: [UInt8] = []
+        for try await buffer in output {
+            buffer.withUnsafeBytes { kept.append(contentsOf: $0) }
+            if kept.count > keptOutput { kept.removeFirst(kept.count - keptOutput) }
         }
-        for _ in 0..<50 where !readerDone.withLockedValue({ $0 }) {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return process.terminationReason == .uncaughtSignal ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
-    }
-
-    /// SIGTERM, then SIGKILL if it is still there after `grace`.
-    func stop(grace: Duration = .seconds(5)) async {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        let deadline = ContinuousClock.now + grace
-        while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-
-    var outputText: String {
-        String(decoding: output.withLockedValue { $0 }, as: UTF8.self)
+        return String(decoding: kept, as: UTF8.self)
     }
 }

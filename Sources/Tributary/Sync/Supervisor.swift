@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
-import TributaryConnectors
+import Subprocess
 
 /// Claims runs and runs each in its own `tributary run-task` process: keeps its lease alive,
 /// stops it on cancel, timeout, lost lease or shutdown, and records how it ended. A crash, hang
@@ -66,46 +66,23 @@ struct Supervisor: Sendable {
         var log = logger
         log[metadataKey: "run_id"] = "\(run.id.lowercased)"
         log[metadataKey: "integration_id"] = "\(run.integrationID.lowercased)"
-        let child: RunTaskProcess
+        let finished: RunTaskProcess.Finished<Stop>
         do {
-            child = try RunTaskProcess(
+            finished = try await RunTaskProcess.run(
                 binary: settings.runTaskBinary, arguments: ["run-task", run.id.lowercased, "--lease-owner", token],
-                environment: childEnvironment)
+                environment: childEnvironment
+            ) { [log] pid in
+                log.info("run-task started", metadata: ["pid": "\(pid)", "attempt": "\(run.attempt)"])
+                return await watch(run, token: token, log: log)
+            }
         } catch {
-            log.error("could not start run-task", metadata: ["binary": "\(settings.runTaskBinary)"])
+            log.error("could not start run-task", metadata: ["binary": "\(settings.runTaskBinary)", "error": "\(error)"])
             await fail(run, token: token, RunError(code: "run_task_unavailable", message: "the run-task process could not start"), retryable: true)
             return
         }
-        log.info("run-task started", metadata: ["pid": "\(child.pid)", "attempt": "\(run.attempt)"])
-        let deadline = ContinuousClock.now + settings.runTimeout
-        let beat = Duration.seconds(max(1, settings.leaseSeconds / 3))
-        var nextBeat = ContinuousClock.now + beat
-        var lastBeat = ContinuousClock.now
-        var stop: Stop?
-        while child.isRunning, stop == nil {
-            try? await Task.sleep(for: .milliseconds(100))
-            if Task.isShuttingDownGracefully || Task.isCancelled {
-                stop = .shutdown
-            } else if ContinuousClock.now > deadline {
-                stop = .timedOut
-            } else if ContinuousClock.now >= nextBeat {
-                nextBeat = .now + beat
-                do {
-                    switch try await store.heartbeat(runID: run.id, owner: token, leaseSeconds: settings.leaseSeconds) {
-                    case true?: stop = .cancelled
-                    case nil: stop = .leaseLost
-                    case false?: lastBeat = .now
-                    }
-                } catch {
-                    // A database hiccup is not a lost lease: keep trying until the lease itself would lapse.
-                    log.warning("heartbeat failed", metadata: ["error": "\(error)"])
-                    if ContinuousClock.now - lastBeat > .seconds(settings.leaseSeconds) { stop = .leaseLost }
-                }
-            }
-        }
-        if stop != nil { await child.stop() }
-        let ending = await child.waitForExit()
-        log.info("run-task ended", metadata: ["ending": "\(ending)", "stopped": "\(stop.map { "\($0)" } ?? "no")"])
+        // Cancelled from outside, the output may end before `watch` answers: that too is a shutdown.
+        let stop = finished.stop ?? (Task.isCancelled ? .shutdown : nil)
+        log.info("run-task ended", metadata: ["ending": "\(finished.ending)", "stopped": "\(stop.map { "\($0)" } ?? "no")"])
 
         switch stop {
         case .cancelled:
@@ -125,29 +102,62 @@ struct Supervisor: Sendable {
                 log.error("could not release a run at shutdown; its lease will lapse", metadata: ["error": "\(error)"])
             }
         case nil:
-            await settle(run, token: token, ending: ending, output: child.outputText)
+            await settle(run, token: token, ending: finished.ending, output: finished.output)
+        }
+    }
+
+    /// Renews the lease of a running run-task every third of it, until there is a reason to stop the
+    /// run-task: cancelled, lease lost, past the deadline, or the worker shutting down. It is itself
+    /// cancelled when the run-task ends first.
+    private func watch(_ run: ClaimedRun, token: String, log: Logger) async -> Stop {
+        let deadline = ContinuousClock.now + settings.runTimeout
+        let beat = Duration.seconds(max(1, settings.leaseSeconds / 3))
+        var nextBeat = ContinuousClock.now + beat
+        var lastBeat = ContinuousClock.now
+        while true {
+            try? await Task.sleep(for: .milliseconds(100))
+            if Task.isShuttingDownGracefully || Task.isCancelled { return .shutdown }
+            if ContinuousClock.now > deadline { return .timedOut }
+            guard ContinuousClock.now >= nextBeat else { continue }
+            nextBeat = .now + beat
+            do {
+                switch try await store.heartbeat(runID: run.id, owner: token, leaseSeconds: settings.leaseSeconds) {
+                case true?: return .cancelled
+                case nil: return .leaseLost
+                case false?: lastBeat = .now
+                }
+            } catch where Task.isCancelled {
+                return .shutdown
+            } catch {
+                // A database hiccup is not a lost lease: keep trying until the lease itself would lapse.
+                log.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                if ContinuousClock.now - lastBeat > .seconds(settings.leaseSeconds) { return .leaseLost }
+            }
         }
     }
 
     /// Records how a run-task that ended by itself went.
-    private func settle(_ run: ClaimedRun, token: String, ending: RunTaskProcess.Ending, output: String) async {
+    private func settle(_ run: ClaimedRun, token: String, ending: TerminationStatus, output: String) async {
         if ending == .exited(0) {
             // The run-task marks its run succeeded itself; if it did not, it did not finish.
             if (try? await store.run(id: run.id))??.status == .succeeded { return }
-            await fail(run, token: token, RunError(code: "run_task_incomplete", message: "the run-task exited without finishing the run"), retryable: true)
+            await fail(
+                run, token: token, RunError(code: "run_task_incomplete", message: "the run-task exited without finishing the run"),
+                retryable: true)
             return
         }
-        if let reported = Self.reportedError(in: output) {
+        if let reported = RunTaskReport.last(in: output) {
             await fail(run, token: token, RunError(code: reported.code, message: reported.message), retryable: reported.retryable)
             return
         }
         let how =
             switch ending {
             case .exited(let status): "exited with status \(status)"
-            case .signalled(let signal): "was killed by signal \(signal)\(signal == SIGKILL ? " (out of memory, or killed)" : "")"
+            case .signaled(let signal): "was killed by signal \(signal)\(signal == SIGKILL ? " (out of memory, or killed)" : "")"
             }
         let tail = String(output.suffix(1500)).trimmingCharacters(in: .whitespacesAndNewlines)
-        await fail(run, token: token, RunError(code: "run_task_crashed", message: "the run-task \(how)" + (tail.isEmpty ? "" : "; last output: \(tail)")), retryable: true)
+        let message = "the run-task \(how)" + (tail.isEmpty ? "" : "; last output: \(tail)")
+        await fail(run, token: token, RunError(code: "run_task_crashed", message: message), retryable: true)
     }
 
     private func fail(_ run: ClaimedRun, token: String, _ error: RunError, retryable: Bool) async {
@@ -176,20 +186,5 @@ struct Supervisor: Sendable {
         } catch {
             logger.warning("could not reclaim expired runs", metadata: ["error": "\(error)"])
         }
-    }
-
-    struct Reported: Decodable {
-        var code: String
-        var message: String
-        var retryable: Bool
-    }
-
-    /// The last `TRIBUTARY_ERROR {json}` line the run-task printed.
-    static func reportedError(in output: String) -> Reported? {
-        for line in output.split(separator: "\n").reversed() {
-            guard let range = line.range(of: RunTask.errorMarker) else { continue }
-            return try? JSONDecoder().decode(Reported.self, from: Data(line[range.upperBound...].utf8))
-        }
-        return nil
     }
 }

@@ -6,11 +6,12 @@ struct Worker: Service {
     let store: Store
     let settings: WorkerSettings
     let childEnvironment: [String: String]
+    /// Migrations and the key check: no run is claimed before the schema is there.
+    let startup: Startup
     let logger: Logger
-    var beforeStart: (@Sendable () async throws -> Void)? = nil
 
     func run() async throws {
-        try await beforeStart?()
+        try await startup.ready()
         logger.info("worker started", metadata: ["concurrency": "\(settings.concurrency)"])
         let supervisor = Supervisor(store: store, settings: settings, childEnvironment: childEnvironment, logger: logger)
         await withDiscardingTaskGroup { group in
