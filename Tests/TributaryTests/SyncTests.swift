@@ -8,6 +8,14 @@ import Testing
 
 @Suite("Sync engine through the API, with real run-task processes")
 struct SyncTests {
+    /// A new tenant with one demo integration.
+    static func demoTenant(
+        _ client: TestClient, config: [String: JSON], streams: [String] = ["contacts", "events"]
+    ) async throws -> (tenant: String, id: String) {
+        let tenant = try await client.createTenant()
+        return (tenant, try await createDemo(client, tenant: tenant, config: config, streams: streams))
+    }
+
     static func createDemo(
         _ client: TestClient, tenant: String, config: [String: JSON], streams: [String] = ["contacts", "events"]
     ) async throws -> String {
@@ -17,8 +25,7 @@ struct SyncTests {
     @Test("a new integration's historical sync runs at once, in a child process, and stores every record")
     func initialSync() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(client, tenant: tenant, config: ["records_per_run": 250, "batch_size": 100])
+            let (tenant, id) = try await Self.demoTenant(client, config: ["records_per_run": 250, "batch_size": 100])
             let run = try await client.waitForRun(tenant: tenant, integration: id)
             #expect(run.status == "succeeded")
             #expect(run.trigger == "initial")
@@ -51,9 +58,8 @@ struct SyncTests {
     @Test("incremental runs: the records cursor resumes with exactly what changed; unchanged records are not rewritten")
     func incrementalAndCursor() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(
-                client, tenant: tenant, config: ["records_per_run": 120, "contacts_pool": 150, "batch_size": 50], streams: ["contacts"])
+            let (tenant, id) = try await Self.demoTenant(
+                client, config: ["records_per_run": 120, "contacts_pool": 150, "batch_size": 50], streams: ["contacts"])
             _ = try await client.waitForRun(tenant: tenant, integration: id)
             let (firstRead, cursor) = try await client.allRecords(tenant: tenant, integration: id, limit: 7)
             #expect(firstRead.count == 120)
@@ -88,8 +94,7 @@ struct SyncTests {
     @Test("a second run while one is queued or running answers 409 naming it; bad requests are refused")
     func conflictsAndValidation() async throws {
         try await TestApp.run { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(client, tenant: tenant, config: [:])
+            let (tenant, id) = try await Self.demoTenant(client, config: [:])
             let runs = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/syncs")
             let queued = try #require(try runs.decode(ListOf<RunView>.self).data.first)
             #expect(queued.status == "queued")
@@ -117,9 +122,8 @@ struct SyncTests {
     @Test("cancel stops the running child process")
     func cancelRunning() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(
-                client, tenant: tenant, config: ["records_per_run": 100_000, "batch_size": 10, "batch_delay_ms": 100], streams: ["contacts"])
+            let (tenant, id) = try await Self.demoTenant(
+                client, config: ["records_per_run": 100_000, "batch_size": 10, "batch_delay_ms": 100], streams: ["contacts"])
             let pid = try await Self.waitForTask(client, integration: id)
             let runs = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/syncs").decode(ListOf<RunView>.self)
             let runID = try #require(runs.data.first?.id)
@@ -137,9 +141,7 @@ struct SyncTests {
     @Test("kill -9 of a run-task mid-stream: the retried run ends with exactly the source's records")
     func killNine() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(
-                client, tenant: tenant, config: ["records_per_run": 3000, "batch_size": 100, "batch_delay_ms": 25])
+            let (tenant, id) = try await Self.demoTenant(client, config: ["records_per_run": 3000, "batch_size": 100, "batch_delay_ms": 25])
             let pid = try await Self.waitForTask(client, integration: id, minimumRecords: 300)
             #expect(kill(pid, SIGKILL) == 0)
             let run = try await client.waitForRun(tenant: tenant, integration: id)
@@ -164,8 +166,7 @@ struct SyncTests {
     @Test("a full-refresh stream marks records missing from a complete run as deleted")
     func fullRefreshTombstones() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(client, tenant: tenant, config: ["lists_count": 10], streams: ["lists"])
+            let (tenant, id) = try await Self.demoTenant(client, config: ["lists_count": 10], streams: ["lists"])
             _ = try await client.waitForRun(tenant: tenant, integration: id)
             let (before, cursor) = try await client.allRecords(tenant: tenant, integration: id)
             #expect(before.count == 10)
@@ -184,9 +185,8 @@ struct SyncTests {
     @Test("failing runs fail with the connector's message; three in a row mark the integration failing, a success recovers it")
     func failures() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(
-                client, tenant: tenant, config: ["records_per_run": 20, "batch_size": 5, "fail_on_run": 1], streams: ["contacts"])
+            let (tenant, id) = try await Self.demoTenant(
+                client, config: ["records_per_run": 20, "batch_size": 5, "fail_on_run": 1], streams: ["contacts"])
             let path = "/v1/tenants/\(tenant)/integrations/\(id)"
             let first = try await client.waitForRun(tenant: tenant, integration: id)
             #expect(first.status == "failed")
@@ -207,8 +207,7 @@ struct SyncTests {
     @Test("state can be read and reset; the next run reads history again")
     func stateReset() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(client, tenant: tenant, config: ["records_per_run": 10])
+            let (tenant, id) = try await Self.demoTenant(client, config: ["records_per_run": 10])
             _ = try await client.waitForRun(tenant: tenant, integration: id)
             let path = "/v1/tenants/\(tenant)/integrations/\(id)/state"
             #expect(try await client.send(.get, path).decode(StateView.self).streams.count == 2)
@@ -229,9 +228,8 @@ struct SyncTests {
     func wallClockLimit() async throws {
         let extra: [AbsoluteConfigKey: ConfigValue] = ["tributary.run.timeout.seconds": "2", "tributary.max.attempts": "1"]
         try await TestApp.run(extra: extra, worker: true) { client in
-            let tenant = try await client.createTenant()
-            let slow = try await Self.createDemo(
-                client, tenant: tenant, config: ["records_per_run": 1000, "batch_size": 1, "batch_delay_ms": 1000], streams: ["contacts"])
+            let (tenant, slow) = try await Self.demoTenant(
+                client, config: ["records_per_run": 1000, "batch_size": 1, "batch_delay_ms": 1000], streams: ["contacts"])
             let run = try await client.waitForRun(tenant: tenant, integration: slow)
             #expect(run.status == "failed")
             #expect(run.error?.code == "run_timeout")
@@ -242,9 +240,8 @@ struct SyncTests {
     func memoryLimit() async throws {
         let extra: [AbsoluteConfigKey: ConfigValue] = ["tributary.run.memory.mb": "100", "tributary.max.attempts": "1"]
         try await TestApp.run(extra: extra, worker: true) { client in
-            let tenant = try await client.createTenant()
-            let greedy = try await Self.createDemo(
-                client, tenant: tenant, config: ["records_per_run": 2_000_000, "batch_size": 50000], streams: ["contacts"])
+            let (tenant, greedy) = try await Self.demoTenant(
+                client, config: ["records_per_run": 2_000_000, "batch_size": 50_000], streams: ["contacts"])
             let blown = try await client.waitForRun(tenant: tenant, integration: greedy)
             #expect(blown.status == "failed")
             #expect(blown.error?.code == "run_task_crashed", "\(blown)")
@@ -256,9 +253,8 @@ struct SyncTests {
     @Test("a batch that repeats a record keeps its last version")
     func duplicatesInBatch() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(
-                client, tenant: tenant, config: ["records_per_run": 120, "contacts_pool": 50, "batch_size": 100], streams: ["contacts"])
+            let (tenant, id) = try await Self.demoTenant(
+                client, config: ["records_per_run": 120, "contacts_pool": 50, "batch_size": 100], streams: ["contacts"])
             let run = try await client.waitForRun(tenant: tenant, integration: id)
             #expect(run.status == "succeeded")
             let rows = try await client.database.rows(PostgresQueryText("SELECT record_id || '|' || data::text FROM records"), as: String.self)
@@ -278,8 +274,7 @@ struct SyncTests {
     @Test("check makes one call through the integration's connector and answers ok or why not")
     func check() async throws {
         try await TestApp.run { client in
-            let tenant = try await client.createTenant()
-            let demo = try await Self.createDemo(client, tenant: tenant, config: [:])
+            let (tenant, demo) = try await Self.demoTenant(client, config: [:])
             let ok = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(demo)/check")
             #expect(ok.status == .ok)
             #expect(try ok.decode(CheckView.self).ok == true)
