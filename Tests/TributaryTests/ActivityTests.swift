@@ -2,8 +2,6 @@ import Foundation
 import HTTPTypes
 import Testing
 
-@testable import Tributary
-
 @Suite("Activity log")
 struct ActivityTests {
     @Test("each change writes an entry with its actor, newest first")
@@ -12,21 +10,20 @@ struct ActivityTests {
             let acme = try await client.createTenant()
             let (keyID, key) = try await client.createKey(tenant: acme)
             let (otherID, _) = try await client.createKey(tenant: acme, name: "second", as: .token(key))
-            #expect(try await client.send(.patch, "/v1/tenants/\(acme)", json: #"{"name":"Acme Inc"}"#).status == .ok)
+            #expect(try await client.send(.patch, "/v1/tenants/\(acme)", body: TenantBody(name: "Acme Inc")).status == .ok)
             #expect(try await client.send(.delete, "/v1/tenants/\(acme)/api-keys/\(otherID)", as: .token(key)).status == .noContent)
 
             let reply = try await client.send(.get, "/v1/tenants/\(acme)/activity", as: .token(key))
-            let entries = try reply.decode(ListOf<ActivityEntry>.self).data
-            #expect(entries.map(\.action.rawValue) == ["api_key.revoked", "tenant.updated", "api_key.created", "api_key.created", "tenant.created"])
-            #expect(entries[0].actor == .apiKey(UUID(uuidString: keyID)!))
+            let entries = try reply.decode(ListOf<ActivityView>.self).data
+            #expect(entries.map(\.action) == ["api_key.revoked", "tenant.updated", "api_key.created", "api_key.created", "tenant.created"])
+            #expect(entries[0].actor == .apiKey(keyID))
             #expect(entries[0].details["key_id"] == .string(otherID))
             #expect(entries[1].actor == .admin)
             #expect(entries[1].details["changed"] == ["name"])
-            #expect(entries[2].actor == .apiKey(UUID(uuidString: keyID)!))
+            #expect(entries[2].actor == .apiKey(keyID))
             #expect(entries[4].actor == .admin)
             #expect(entries.allSatisfy { $0.integrationID == nil })
-            let raw = try #require(reply.json["data"] as? [[String: Any]])
-            #expect((raw[4]["actor"] as? [String: Any])?["id"] is NSNull)
+            #expect(reply.raw["data"]?[4]?["actor"]?["id"] == .null)
             #expect(!String(decoding: reply.body, as: UTF8.self).contains(key))
         }
     }
@@ -41,18 +38,18 @@ struct ActivityTests {
             let middle = Date()
             try await Task.sleep(for: .milliseconds(20))
             for index in 0..<3 {
-                #expect(try await client.send(.patch, "/v1/tenants/\(acme)", json: #"{"name":"Acme \#(index)"}"#).status == .ok)
+                #expect(try await client.send(.patch, "/v1/tenants/\(acme)", body: TenantBody(name: "Acme \(index)")).status == .ok)
             }
 
-            let created = try await client.send(.get, "/v1/tenants/\(acme)/activity?action=api_key.created&limit=2")
-            var pageIDs = try created.decode(ListOf<ActivityEntry>.self).data.map(\.id)
-            var cursor = created.json["next_cursor"] as? String
+            let created = try await client.send(.get, "/v1/tenants/\(acme)/activity?action=api_key.created&limit=2").decode(ListOf<ActivityView>.self)
+            var pageIDs = created.data.map(\.id)
+            var cursor = created.nextCursor
             while let next = cursor {
                 let page = try await client.send(.get, "/v1/tenants/\(acme)/activity?action=api_key.created&limit=2&cursor=\(next)")
-                let decoded = try page.decode(ListOf<ActivityEntry>.self)
-                #expect(decoded.data.allSatisfy { $0.action.rawValue == "api_key.created" })
-                pageIDs += decoded.data.map(\.id)
-                cursor = page.json["next_cursor"] as? String
+                    .decode(ListOf<ActivityView>.self)
+                #expect(page.data.allSatisfy { $0.action == "api_key.created" })
+                pageIDs += page.data.map(\.id)
+                cursor = page.nextCursor
             }
             #expect(pageIDs.count == 5)
             #expect(Set(pageIDs).count == 5)
@@ -61,16 +58,16 @@ struct ActivityTests {
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             let stamp = formatter.string(from: middle)
             let since = try await client.send(.get, "/v1/tenants/\(acme)/activity?since=\(stamp)")
-            let sinceActions = try since.decode(ListOf<ActivityEntry>.self).data.map(\.action.rawValue)
+            let sinceActions = try since.decode(ListOf<ActivityView>.self).data.map(\.action)
             #expect(sinceActions.filter { $0 == "tenant.updated" }.count == 3)
             #expect(!sinceActions.contains("tenant.created"))
             let until = try await client.send(.get, "/v1/tenants/\(acme)/activity?until=\(stamp)")
-            let untilActions = try until.decode(ListOf<ActivityEntry>.self).data.map(\.action.rawValue)
+            let untilActions = try until.decode(ListOf<ActivityView>.self).data.map(\.action)
             #expect(!untilActions.contains("tenant.updated"))
             #expect(untilActions.contains("tenant.created"))
 
             let none = try await client.send(.get, "/v1/tenants/\(acme)/activity?integration_id=\(UUID().uuidString)")
-            #expect(try none.decode(ListOf<ActivityEntry>.self).data.isEmpty)
+            #expect(try none.decode(ListOf<ActivityView>.self).data.isEmpty)
         }
     }
 
@@ -85,10 +82,10 @@ struct ActivityTests {
                 #expect(reply.errorFields == [field], "\(query)")
             }
             #expect(try await client.send(.get, "/v1/tenants/\(acme)/activity?action=%00").status == .badRequest)
-            let tenantsCursor = try await client.send(.get, "/v1/tenants?limit=1")
+            let tenantsCursor = try await client.send(.get, "/v1/tenants?limit=1").decode(ListOf<TenantView>.self).nextCursor
             _ = try await client.createTenant("Second")
-            let foreign = try await client.send(.get, "/v1/tenants?limit=1")
-            let cursor = try #require((foreign.json["next_cursor"] as? String) ?? (tenantsCursor.json["next_cursor"] as? String))
+            let foreign = try await client.send(.get, "/v1/tenants?limit=1").decode(ListOf<TenantView>.self).nextCursor
+            let cursor = try #require(foreign ?? tenantsCursor)
             #expect(try await client.send(.get, "/v1/tenants/\(acme)/activity?cursor=\(cursor)").status == .badRequest)
         }
     }

@@ -15,8 +15,9 @@ struct AuthTests {
                 #expect(reply.status == .unauthorized)
                 #expect(reply.headers[.contentType] == "application/problem+json")
                 #expect(reply.headers[.wwwAuthenticate] == "Bearer")
-                #expect(reply.json["status"] as? Int == 401)
-                #expect(reply.json["type"] as? String == "https://tributary.dev/problems/unauthorized")
+                let problem = try reply.decode(ProblemView.self)
+                #expect(problem.status == 401)
+                #expect(problem.type == "https://tributary.dev/problems/unauthorized")
             }
         }
     }
@@ -39,13 +40,13 @@ struct AuthTests {
                 let theirs = try await client.send(.get, path, as: .token(acmeKey))
                 let nobodys = try await client.send(.get, path.replacingOccurrences(of: globex, with: missing), as: .token(acmeKey))
                 #expect(theirs.status == .notFound)
-                #expect(theirs.json["detail"] as? String == nobodys.json["detail"] as? String)
+                #expect(try theirs.decode(ProblemView.self).detail == nobodys.decode(ProblemView.self).detail)
             }
             #expect(try await client.send(.delete, "/v1/tenants/\(globex)/api-keys/\(globexKeyID)", as: .token(acmeKey)).status == .notFound)
-            #expect(try await client.send(.post, "/v1/tenants/\(globex)/api-keys", as: .token(acmeKey), json: #"{"name":"x"}"#).status == .notFound)
-            #expect(try await client.send(.patch, "/v1/tenants/\(globex)", as: .token(acmeKey), json: #"{"name":"x"}"#).status == .notFound)
+            #expect(try await client.send(.post, "/v1/tenants/\(globex)/api-keys", as: .token(acmeKey), body: KeyBody(name: "x")).status == .notFound)
+            #expect(try await client.send(.patch, "/v1/tenants/\(globex)", as: .token(acmeKey), body: TenantBody(name: "x")).status == .notFound)
             // The other tenant's key still works: nothing was revoked.
-            #expect(try await client.send(.get, "/v1/tenants/\(globex)/api-keys").json["data"].map { ($0 as? [Any])?.count } == 1)
+            #expect(try await client.send(.get, "/v1/tenants/\(globex)/api-keys").decode(ListOf<APIKeyView>.self).data.count == 1)
         }
     }
 
@@ -54,11 +55,11 @@ struct AuthTests {
         try await TestApp.run { client in
             let acme = try await client.createTenant()
             let (_, key) = try await client.createKey(tenant: acme)
-            #expect(try await client.send(.post, "/v1/tenants", as: .token(key), json: #"{"name":"Evil"}"#).status == .forbidden)
+            #expect(try await client.send(.post, "/v1/tenants", as: .token(key), body: TenantBody(name: "Evil")).status == .forbidden)
             #expect(try await client.send(.get, "/v1/tenants", as: .token(key)).status == .forbidden)
-            #expect(try await client.send(.patch, "/v1/tenants/\(acme)", as: .token(key), json: #"{"name":"New"}"#).status == .forbidden)
+            #expect(try await client.send(.patch, "/v1/tenants/\(acme)", as: .token(key), body: TenantBody(name: "New")).status == .forbidden)
             #expect(try await client.send(.delete, "/v1/tenants/\(acme)", as: .token(key)).status == .forbidden)
-            #expect(try await client.send(.get, "/v1/tenants/\(acme)").json["name"] as? String == "Acme")
+            #expect(try await client.send(.get, "/v1/tenants/\(acme)").decode(TenantView.self).name == "Acme")
         }
     }
 
@@ -68,17 +69,17 @@ struct AuthTests {
             let acme = try await client.createTenant()
             let (keyID, key) = try await client.createKey(tenant: acme)
             let before = try await client.send(.get, "/v1/tenants/\(acme)/api-keys")
-            #expect((before.json["data"] as? [[String: Any]])?.first?["last_used_at"] is NSNull)
+            #expect(before.raw["data"]?[0]?["last_used_at"] == .null)
 
             #expect(try await client.send(.get, "/v1/providers", as: .token(key)).status == .ok)
             let used = try await client.send(.get, "/v1/tenants/\(acme)/api-keys")
-            #expect((used.json["data"] as? [[String: Any]])?.first?["last_used_at"] is String)
+            #expect(try used.decode(ListOf<APIKeyView>.self).data.first?.lastUsedAt != nil)
 
             #expect(try await client.send(.delete, "/v1/tenants/\(acme)/api-keys/\(keyID)").status == .noContent)
             #expect(try await client.send(.get, "/v1/providers", as: .token(key)).status == .unauthorized)
             #expect(try await client.send(.delete, "/v1/tenants/\(acme)/api-keys/\(keyID)").status == .notFound)
             let after = try await client.send(.get, "/v1/tenants/\(acme)/api-keys")
-            #expect((after.json["data"] as? [Any])?.isEmpty == true)
+            #expect(try after.decode(ListOf<APIKeyView>.self).data.isEmpty)
         }
     }
 
@@ -94,7 +95,7 @@ struct AuthTests {
             #expect(stored[0].hasPrefix(String(key.prefix(12)) + ":"))
             let listing = try await client.send(.get, "/v1/tenants/\(acme)/api-keys")
             #expect(!String(decoding: listing.body, as: UTF8.self).contains(key))
-            #expect((listing.json["data"] as? [[String: Any]])?.first?["key"] == nil)
+            #expect(listing.raw["data"]?[0]?["key"] == nil)
         }
     }
 

@@ -11,10 +11,10 @@ struct HealthTests {
         try await TestApp.run { client in
             let health = try await client.send(.get, "/healthz", as: .none)
             #expect(health.status == .ok)
-            #expect(health.json["status"] as? String == "ok")
+            #expect(try health.decode(HealthView.self).status == "ok")
             let ready = try await client.send(.get, "/readyz", as: .none)
             #expect(ready.status == .ok)
-            #expect(ready.json["status"] as? String == "ready")
+            #expect(try ready.decode(HealthView.self).status == "ready")
         }
     }
 
@@ -26,7 +26,7 @@ struct HealthTests {
             }
             let reply = try await client.send(.get, "/readyz", as: .none)
             #expect(reply.status == .serviceUnavailable)
-            #expect((reply.json["detail"] as? String)?.contains("1") == true)
+            #expect(try reply.decode(ProblemView.self).detail.contains("1"))
         }
     }
 
@@ -54,7 +54,7 @@ struct HealthTests {
             #expect(replaced.headers[.requestID].map { $0 != "bad id\u{7f}" && $0.count == 32 } == true)
             let problem = try await client.send(.get, "/v1/tenants/x", headers: [.requestID: "trace-1"])
             #expect(problem.headers[.requestID] == "trace-1")
-            #expect(problem.json["request_id"] as? String == "trace-1")
+            #expect(try problem.decode(ProblemView.self).requestID == "trace-1")
         }
     }
 
@@ -63,14 +63,13 @@ struct HealthTests {
         try await TestApp.run { client in
             let reply = try await client.send(.get, "/v1/providers")
             #expect(reply.status == .ok)
-            let providers = try #require(reply.json["data"] as? [[String: Any]])
-            let demo = try #require(providers.first { $0["id"] as? String == "demo" })
-            #expect(demo["auth_types"] as? [String] == ["none"])
-            let streams = try #require(demo["streams"] as? [[String: Any]])
-            #expect(streams.map { $0["name"] as? String } == ["contacts", "events", "lists"])
-            #expect(streams.first?["primary_key"] as? [String] == ["id"])
-            #expect(streams.first?["sync_mode"] as? String == "incremental")
-            #expect((demo["config_schema"] as? [String: Any])?["type"] as? String == "object")
+            let providers = try reply.decode(ListOf<ProviderView>.self).data
+            let demo = try #require(providers.first { $0.id == "demo" })
+            #expect(demo.authTypes == ["none"])
+            #expect(demo.streams.map(\.name) == ["contacts", "events", "lists"])
+            #expect(demo.streams.first?.primaryKey == ["id"])
+            #expect(demo.streams.first?.syncMode == "incremental")
+            #expect(demo.configSchema["type"] == "object")
         }
     }
 }

@@ -2,24 +2,23 @@ import Foundation
 import HTTPTypes
 import Testing
 
-@testable import Tributary
-
 @Suite("Integrations API")
 struct IntegrationsTests {
     @Test("a demo integration needs no credential and is active, its first sync due at once")
     func demo() async throws {
         try await TestApp.run { client in
             let tenant = try await client.createTenant()
-            let reply = try await client.send(.post, "/v1/tenants/\(tenant)/integrations", json: #"{"provider":"demo","name":"Demo"}"#)
+            let reply = try await client.send(.post, "/v1/tenants/\(tenant)/integrations", body: IntegrationBody(provider: "demo", name: "Demo"))
             #expect(reply.status == .created)
-            #expect(reply.json["status"] as? String == "active")
-            #expect(reply.json["streams"] as? [String] == ["contacts", "events", "lists"])
-            #expect(reply.json["sync_frequency_minutes"] as? Int == 360)
-            #expect(reply.json["credential"] is NSNull)
-            #expect(reply.json["last_sync"] is NSNull)
-            #expect(reply.json["next_sync_at"] is String)
-            #expect((reply.json["config"] as? [String: Any])?["records_per_run"] as? Int == 100)
-            #expect(reply.json["tenant_id"] as? String == tenant)
+            let integration = try reply.decode(IntegrationView.self)
+            #expect(integration.status == "active")
+            #expect(integration.streams == ["contacts", "events", "lists"])
+            #expect(integration.syncFrequencyMinutes == 360)
+            #expect(reply.raw["credential"] == .null)
+            #expect(reply.raw["last_sync"] == .null)
+            #expect(integration.nextSyncAt != nil)
+            #expect(integration.config["records_per_run"] == 100)
+            #expect(integration.tenantID == tenant)
         }
     }
 
@@ -31,21 +30,23 @@ struct IntegrationsTests {
             let secret = "pk_live_0123456789abcdefSECRET"
             let reply = try await client.send(
                 .post, "/v1/tenants/\(tenant)/integrations",
-                json: #"{"provider":"klaviyo","name":"Main Klaviyo","streams":["profiles","events"],"sync_frequency_minutes":60,"config":{"base_url":"http://127.0.0.1:9101"},"credential":{"type":"api_key","api_key":"\#(secret)"}}"#)
+                body: IntegrationBody(
+                    provider: "klaviyo", name: "Main Klaviyo", streams: ["profiles", "events"], syncFrequencyMinutes: 60,
+                    config: ["base_url": "http://127.0.0.1:9101"], credential: .apiKey(secret)))
             #expect(reply.status == .created)
-            let credential = try #require(reply.json["credential"] as? [String: Any])
-            #expect(credential["type"] as? String == "api_key")
-            #expect((credential["fingerprint"] as? String)?.hasPrefix("fp_") == true)
-            #expect(credential["expires_at"] is NSNull)
-            #expect((reply.json["config"] as? [String: Any])?["historical_sync_days"] as? Int == 90)
-            #expect((reply.json["config"] as? [String: Any])?["base_url"] as? String == "http://127.0.0.1:9101")
-            let id = try #require(reply.json["id"] as? String)
+            let integration = try reply.decode(IntegrationView.self)
+            let credential = try #require(integration.credential)
+            #expect(credential.type == "api_key")
+            #expect(credential.fingerprint.hasPrefix("fp_"))
+            #expect(reply.raw["credential"]?["expires_at"] == .null)
+            #expect(integration.config["historical_sync_days"] == 90)
+            #expect(integration.config["base_url"] == "http://127.0.0.1:9101")
+            let id = integration.id
 
             let newSecret = "pk_live_rotated_SECRET_999"
-            let put = try await client.send(
-                .put, "/v1/tenants/\(tenant)/integrations/\(id)/credential", json: #"{"type":"api_key","api_key":"\#(newSecret)"}"#)
+            let put = try await client.send(.put, "/v1/tenants/\(tenant)/integrations/\(id)/credential", body: CredentialBody.apiKey(newSecret))
             #expect(put.status == .ok)
-            #expect((put.json["credential"] as? [String: Any])?["fingerprint"] as? String != credential["fingerprint"] as? String)
+            #expect(try put.decode(IntegrationView.self).credential?.fingerprint != credential.fingerprint)
 
             let everything = [
                 reply.body, put.body,
@@ -56,7 +57,7 @@ struct IntegrationsTests {
             #expect(!everything.contains(secret))
             #expect(!everything.contains(newSecret))
             #expect(!everything.contains("pk_live"))
-            let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity").decode(ListOf<ActivityEntry>.self).data.map(\.action.rawValue)
+            let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity").decode(ListOf<ActivityView>.self).data.map(\.action)
             #expect(actions.prefix(2) == ["credential.updated", "integration.created"])
         }
     }
@@ -96,32 +97,33 @@ struct IntegrationsTests {
         try await TestApp.run { client in
             let tenant = try await client.createTenant()
             let base = "/v1/tenants/\(tenant)/integrations"
-            let demo = try #require(try await client.send(.post, base, json: #"{"provider":"demo","name":"D"}"#).json["id"] as? String)
-            let oauth = try await client.send(.post, base, json: #"{"provider":"keap","name":"K"}"#)
-            #expect(oauth.json["status"] as? String == "pending_authorization")
-            #expect(oauth.json["next_sync_at"] is NSNull)
+            let demo = try await client.createIntegration(tenant: tenant, IntegrationBody(provider: "demo", name: "D"))
+            let oauthReply = try await client.send(.post, base, body: IntegrationBody(provider: "keap", name: "K"))
+            let oauth = try oauthReply.decode(IntegrationView.self)
+            #expect(oauth.status == "pending_authorization")
+            #expect(oauthReply.raw["next_sync_at"] == .null)
 
-            #expect((try await client.send(.get, "\(base)?provider=keap").json["data"] as? [Any])?.count == 1)
-            #expect((try await client.send(.get, "\(base)?status=active").json["data"] as? [Any])?.count == 1)
-            #expect((try await client.send(.get, "\(base)?limit=1").json["data"] as? [Any])?.count == 1)
+            #expect(try await client.send(.get, "\(base)?provider=keap").decode(ListOf<IntegrationView>.self).data.count == 1)
+            #expect(try await client.send(.get, "\(base)?status=active").decode(ListOf<IntegrationView>.self).data.count == 1)
+            #expect(try await client.send(.get, "\(base)?limit=1").decode(ListOf<IntegrationView>.self).data.count == 1)
             #expect(try await client.send(.get, "\(base)?status=sleeping").status == .badRequest)
 
-            let paused = try await client.send(.patch, "\(base)/\(demo)", json: #"{"status":"paused","sync_frequency_minutes":30,"streams":["events"]}"#)
+            let paused = try await client.send(
+                .patch, "\(base)/\(demo)", body: IntegrationBody(streams: ["events"], syncFrequencyMinutes: 30, status: "paused"))
             #expect(paused.status == .ok)
-            #expect(paused.json["status"] as? String == "paused")
-            #expect(paused.json["next_sync_at"] is NSNull)
-            #expect(paused.json["streams"] as? [String] == ["events"])
-            let resumed = try await client.send(.patch, "\(base)/\(demo)", json: #"{"status":"active"}"#)
-            #expect(resumed.json["next_sync_at"] is String)
-            #expect(try await client.send(.patch, "\(base)/\(demo)", json: #"{"status":"failing"}"#).status == .unprocessableContent)
-            #expect(try await client.send(.patch, "\(base)/\(demo)", json: #"{}"#).status == .unprocessableContent)
-            let keapID = try #require(oauth.json["id"] as? String)
-            #expect(try await client.send(.patch, "\(base)/\(keapID)", json: #"{"status":"active"}"#).status == .conflict)
+            #expect(try paused.decode(IntegrationView.self).status == "paused")
+            #expect(paused.raw["next_sync_at"] == .null)
+            #expect(try paused.decode(IntegrationView.self).streams == ["events"])
+            let resumed = try await client.send(.patch, "\(base)/\(demo)", body: IntegrationBody(status: "active"))
+            #expect(try resumed.decode(IntegrationView.self).nextSyncAt != nil)
+            #expect(try await client.send(.patch, "\(base)/\(demo)", body: IntegrationBody(status: "failing")).status == .unprocessableContent)
+            #expect(try await client.send(.patch, "\(base)/\(demo)", body: IntegrationBody()).status == .unprocessableContent)
+            #expect(try await client.send(.patch, "\(base)/\(oauth.id)", body: IntegrationBody(status: "active")).status == .conflict)
 
             #expect(try await client.send(.delete, "\(base)/\(demo)").status == .noContent)
             #expect(try await client.send(.get, "\(base)/\(demo)").status == .notFound)
-            let log = try await client.send(.get, "/v1/tenants/\(tenant)/activity?integration_id=\(demo)").decode(ListOf<ActivityEntry>.self)
-            #expect(log.data.map(\.action.rawValue) == ["integration.deleted", "integration.updated", "integration.updated", "integration.created"])
+            let log = try await client.send(.get, "/v1/tenants/\(tenant)/activity?integration_id=\(demo)").decode(ListOf<ActivityView>.self)
+            #expect(log.data.map(\.action) == ["integration.deleted", "integration.updated", "integration.updated", "integration.created"])
             #expect(log.data[2].details["changed"] == ["streams", "sync_frequency_minutes", "status"])
         }
     }
@@ -132,9 +134,9 @@ struct IntegrationsTests {
             let acme = try await client.createTenant("Acme")
             let globex = try await client.createTenant("Globex")
             let (_, acmeKey) = try await client.createKey(tenant: acme)
-            let theirs = try #require(
-                try await client.send(.post, "/v1/tenants/\(globex)/integrations", json: #"{"provider":"demo","name":"G"}"#).json["id"] as? String)
-            let mine = try await client.send(.post, "/v1/tenants/\(acme)/integrations", as: .token(acmeKey), json: #"{"provider":"demo","name":"A"}"#)
+            let theirs = try await client.createIntegration(tenant: globex, IntegrationBody(provider: "demo", name: "G"))
+            let mine = try await client.send(
+                .post, "/v1/tenants/\(acme)/integrations", as: .token(acmeKey), body: IntegrationBody(provider: "demo", name: "A"))
             #expect(mine.status == .created)
             for (method, path) in [(HTTPRequest.Method.get, "/v1/tenants/\(globex)/integrations/\(theirs)"),
                                    (.get, "/v1/tenants/\(globex)/integrations"),
@@ -144,7 +146,7 @@ struct IntegrationsTests {
                 #expect(try await client.send(method, path, as: .token(acmeKey)).status == .notFound, "\(method) \(path)")
             }
             #expect(try await client.send(.put, "/v1/tenants/\(acme)/integrations/\(theirs)/credential", as: .token(acmeKey),
-                                          json: #"{"type":"api_key","api_key":"x"}"#).status == .notFound)
+                                          body: CredentialBody.apiKey("x")).status == .notFound)
             #expect(try await client.send(.get, "/v1/tenants/\(globex)/integrations/\(theirs)").status == .ok)
         }
     }

@@ -30,19 +30,10 @@ struct MigrationTests {
         try Migration.load(from: Migration.locateDirectory(configured: nil)).map(\.version)
     }
 
-    static func environment(_ database: TestDatabase) -> [String: String] {
-        [
-            "DATABASE_URL": TestApp.databaseURLString(database.url),
-            "TRIBUTARY_ADMIN_TOKEN": TestApp.adminToken,
-            "TRIBUTARY_ENCRYPTION_KEYS": TestApp.key1,
-            "LOG_LEVEL": "info",
-        ]
-    }
-
     @Test("two migrate processes racing apply each migration once")
     func racingProcesses() async throws {
         let database = try await TestDatabase.create()
-        let environment = Self.environment(database)
+        let environment = ChildProcess.environment(database)
         async let first = ChildProcess.run(["migrate"], environment: environment)
         async let second = ChildProcess.run(["migrate"], environment: environment)
         let results = try await [first, second]
@@ -67,7 +58,7 @@ struct MigrationTests {
         try "CREATE TABLE two (id int); SELECT no_such_function();"
             .write(to: folder.appendingPathComponent("0002_create_two.sql"), atomically: true, encoding: .utf8)
 
-        var environment = Self.environment(database)
+        var environment = ChildProcess.environment(database)
         environment["TRIBUTARY_MIGRATIONS_DIR"] = folder.path
         let result = try await ChildProcess.run(["migrate"], environment: environment)
         #expect(result.status == 1)
@@ -102,7 +93,7 @@ struct MigrationTests {
     @Test("serve --worker migrates, serves, and stops cleanly on SIGTERM")
     func serveAndStop() async throws {
         let database = try await TestDatabase.create()
-        var environment = Self.environment(database)
+        var environment = ChildProcess.environment(database)
         let port = try freePort()
         environment["PORT"] = String(port)
         environment["HOST"] = "127.0.0.1"
@@ -123,7 +114,7 @@ struct MigrationTests {
     @Test("worker starts and stops cleanly on SIGINT")
     func workerStops() async throws {
         let database = try await TestDatabase.create()
-        let child = try ChildProcess.start(["worker"], environment: Self.environment(database))
+        let child = try ChildProcess.start(["worker"], environment: ChildProcess.environment(database))
         var started = false
         for _ in 0..<100 where !started {
             try await Task.sleep(for: .milliseconds(100))
@@ -136,29 +127,4 @@ struct MigrationTests {
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("worker stopped"))
     }
-}
-
-/// A TCP port nobody listens on right now.
-func freePort() throws -> Int {
-    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    try withUnsafeMutablePointer(to: &address) { pointer in
-        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            guard bind(socket, raw, length) == 0, getsockname(socket, raw, &length) == 0 else {
-                throw TestSetupError("cannot find a free port")
-            }
-        }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// The status of a GET over a real connection to a child process.
-func httpStatus(_ url: String) async throws -> Int {
-    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
-    return Int(response.status.code)
 }

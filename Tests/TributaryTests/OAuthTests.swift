@@ -14,20 +14,23 @@ struct OAuthTests {
     static func connect(_ client: TestClient, provider: FakeOAuthProvider, port: Int, tenant: String) async throws -> (path: String, id: String) {
         let app = try await client.send(
             .put, "/v1/providers/klaviyo/oauth-app",
-            json: #"{"client_id":"client-123","client_secret":"s3cr3t-client","scopes":["profiles:read","events:read"],"authorize_url":"http://127.0.0.1:\#(port)/oauth/authorize","token_url":"http://127.0.0.1:\#(port)/oauth/token"}"#)
+            body: OAuthAppBody(
+                clientID: "client-123", clientSecret: "s3cr3t-client", scopes: ["profiles:read", "events:read"],
+                authorizeURL: "http://127.0.0.1:\(port)/oauth/authorize", tokenURL: "http://127.0.0.1:\(port)/oauth/token"))
         #expect(app.status == .ok)
-        #expect(app.json["client_secret"] == nil)
+        #expect(app.raw["client_secret"] == nil)
         #expect(!String(decoding: app.body, as: UTF8.self).contains("s3cr3t-client"))
 
-        let created = try await client.send(.post, "/v1/tenants/\(tenant)/integrations", json: #"{"provider":"klaviyo","name":"K"}"#)
-        #expect(created.json["status"] as? String == "pending_authorization")
-        let id = try #require(created.json["id"] as? String)
+        let created = try await client.send(.post, "/v1/tenants/\(tenant)/integrations", body: IntegrationBody(provider: "klaviyo", name: "K"))
+            .decode(IntegrationView.self)
+        #expect(created.status == "pending_authorization")
+        let id = created.id
         let path = "/v1/tenants/\(tenant)/integrations/\(id)"
 
         let authorization = try await client.send(.post, "\(path)/oauth/authorize")
         #expect(authorization.status == .ok)
-        let url = try #require(authorization.json["authorize_url"] as? String)
-        let state = try #require(authorization.json["state"] as? String)
+        let url = try authorization.decode(AuthorizationView.self).authorizeURL
+        let state = try authorization.decode(AuthorizationView.self).state
         let query = Dictionary(uniqueKeysWithValues: (URLComponents(string: url)?.queryItems ?? []).map { ($0.name, $0.value ?? "") })
         #expect(query["redirect_uri"] == "http://127.0.0.1:8080/v1/oauth/callback")
         #expect(query["code_challenge_method"] == "S256")
@@ -49,8 +52,8 @@ struct OAuthTests {
         let callback = "/v1/oauth/callback?" + (location.percentEncodedQuery ?? "")
         let connected = try await client.send(.get, callback, as: .none)
         #expect(connected.status == .ok, "\(String(decoding: connected.body, as: UTF8.self))")
-        #expect(connected.json["integration_id"] as? String == id)
-        #expect(connected.json["status"] as? String == "active")
+        #expect(try connected.decode(ConnectedView.self).integrationID == id)
+        #expect(try connected.decode(ConnectedView.self).status == "active")
 
         let reused = try await client.send(.get, callback, as: .none)
         #expect(reused.status == .badRequest)
@@ -66,10 +69,10 @@ struct OAuthTests {
                 let tenant = try await client.createTenant()
                 let (path, id) = try await Self.connect(client, provider: provider, port: port, tenant: tenant)
                 let integrationID = try #require(UUID(uuidString: id))
-                let integration = try await client.send(.get, path)
-                #expect((integration.json["credential"] as? [String: Any])?["type"] as? String == "oauth2")
-                #expect((integration.json["credential"] as? [String: Any])?["expires_at"] is String)
-                #expect(integration.json["next_sync_at"] is String)
+                let integration = try await client.send(.get, path).decode(IntegrationView.self)
+                #expect(integration.credential?.type == "oauth2")
+                #expect(integration.credential?.expiresAt != nil)
+                #expect(integration.nextSyncAt != nil)
                 #expect(await provider.tokenRequests == 1)
 
                 try await TestServices.with(client.config, logger: client.logger) { services in
@@ -104,18 +107,20 @@ struct OAuthTests {
                     }
                 }
                 let after = try await client.send(.get, path)
-                #expect(after.json["status"] as? String == "reauthorization_required")
-                #expect(after.json["next_sync_at"] is NSNull)
+                #expect(try after.decode(IntegrationView.self).status == "reauthorization_required")
+                #expect(after.raw["next_sync_at"] == .null)
                 let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity?integration_id=\(id)")
-                    .decode(ListOf<ActivityEntry>.self).data.map(\.action.rawValue)
-                #expect(actions == ["alert.raised", "oauth.refresh_failed", "oauth.refreshed", "oauth.refreshed", "oauth.connected", "integration.created"])
+                    .decode(ListOf<ActivityView>.self).data.map(\.action)
+                #expect(actions == [
+                    "alert.raised", "oauth.refresh_failed", "oauth.refreshed", "oauth.refreshed", "oauth.connected", "integration.created",
+                ])
                 let alerts = try await client.database.rows(
                     "SELECT kind || ':' || integration_id::text || ':' || email_status FROM alerts", as: String.self)
                 #expect(alerts == ["reauthorization_required:\(id):pending"])
 
                 // Every secret the test used, searched for in a dump of the database and in the logs.
                 let secrets = await ["s3cr3t-client"] + provider.issuedAccessTokens + provider.issuedRefreshTokens
-                let dump = try pgDump(client.database)
+                let dump = try client.database.dump()
                 #expect(dump.contains("oauth_apps"), "the dump is real")
                 for secret in secrets {
                     #expect(!dump.contains(secret), "secret in pg_dump")
@@ -147,7 +152,7 @@ struct OAuthTests {
                 }
                 #expect(await provider.refreshRequests == 1)
                 let refreshed = try await client.send(.get, "/v1/tenants/\(tenant)/activity?action=oauth.refreshed")
-                #expect((refreshed.json["data"] as? [Any])?.count == 1)
+                #expect(try refreshed.decode(ListOf<ActivityView>.self).data.count == 1)
             }
         }
     }
@@ -159,25 +164,24 @@ struct OAuthTests {
             #expect(try await client.send(.get, "/v1/oauth/callback?code=x&state=nope", as: .none).status == .badRequest)
             #expect(try await client.send(.get, "/v1/oauth/callback?code=x", as: .none).status == .badRequest)
 
-            let created = try await client.send(.post, "/v1/tenants/\(tenant)/integrations", json: #"{"provider":"keap","name":"K"}"#)
-            let path = "/v1/tenants/\(tenant)/integrations/\(try #require(created.json["id"] as? String))"
+            let created = try await client.createIntegration(tenant: tenant, IntegrationBody(provider: "keap", name: "K"))
+            let path = "/v1/tenants/\(tenant)/integrations/\(created)"
             #expect(try await client.send(.post, "\(path)/oauth/authorize").status == .conflict)
 
             #expect(try await client.send(
-                .put, "/v1/providers/keap/oauth-app", json: #"{"client_id":"c","client_secret":"s","token_url":"not a url"}"#
+                .put, "/v1/providers/keap/oauth-app", body: OAuthAppBody(clientID: "c", clientSecret: "s", tokenURL: "not a url")
             ).errorFields == ["token_url"])
-            #expect(try await client.send(.put, "/v1/providers/keap/oauth-app", json: #"{"client_id":"c","client_secret":"s"}"#).status == .ok)
-            let authorization = try await client.send(.post, "\(path)/oauth/authorize")
-            let url = try #require(authorization.json["authorize_url"] as? String)
-            #expect(url.hasPrefix("https://accounts.infusionsoft.com/app/oauth/authorize?"))
-            let state = try #require(authorization.json["state"] as? String)
+            #expect(try await client.send(.put, "/v1/providers/keap/oauth-app", body: OAuthAppBody(clientID: "c", clientSecret: "s")).status == .ok)
+            let authorization = try await client.send(.post, "\(path)/oauth/authorize").decode(AuthorizationView.self)
+            #expect(authorization.authorizeURL.hasPrefix("https://accounts.infusionsoft.com/app/oauth/authorize?"))
+            let state = authorization.state
 
             let declined = try await client.send(.get, "/v1/oauth/callback?error=access_denied&state=\(state)", as: .none)
             #expect(declined.status == .badRequest)
-            #expect((declined.json["detail"] as? String)?.contains("access_denied") == true)
+            #expect(try declined.decode(ProblemView.self).detail.contains("access_denied"))
             #expect(try await client.send(.get, "/v1/oauth/callback?code=x&state=\(state)", as: .none).status == .badRequest)
 
-            let second = try #require(try await client.send(.post, "\(path)/oauth/authorize").json["state"] as? String)
+            let second = try await client.send(.post, "\(path)/oauth/authorize").decode(AuthorizationView.self).state
             try await TestDatabase.withConnection(to: client.database.url) { connection in
                 try await connection.query("UPDATE oauth_states SET expires_at = now() - interval '1 second'", logger: client.logger)
             }
@@ -190,25 +194,10 @@ struct OAuthTests {
         try await TestApp.run { client in
             let tenant = try await client.createTenant()
             let (_, key) = try await client.createKey(tenant: tenant)
-            let body = #"{"client_id":"c","client_secret":"s"}"#
-            #expect(try await client.send(.put, "/v1/providers/klaviyo/oauth-app", as: .token(key), json: body).status == .forbidden)
-            #expect(try await client.send(.put, "/v1/providers/demo/oauth-app", json: body).status == .conflict)
-            #expect(try await client.send(.put, "/v1/providers/nope/oauth-app", json: body).status == .notFound)
+            let body = OAuthAppBody(clientID: "c", clientSecret: "s")
+            #expect(try await client.send(.put, "/v1/providers/klaviyo/oauth-app", as: .token(key), body: body).status == .forbidden)
+            #expect(try await client.send(.put, "/v1/providers/demo/oauth-app", body: body).status == .conflict)
+            #expect(try await client.send(.put, "/v1/providers/nope/oauth-app", body: body).status == .notFound)
         }
     }
-}
-
-/// The database's contents as `pg_dump` writes them.
-func pgDump(_ database: TestDatabase) throws -> String {
-    let process = Process()
-    let candidates = ["/usr/bin/pg_dump", "/usr/lib/postgresql/15/bin/pg_dump"]
-    process.executableURL = URL(fileURLWithPath: candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "pg_dump")
-    process.arguments = ["--no-owner", TestApp.databaseURLString(database.url)]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw TestSetupError("pg_dump failed") }
-    return String(decoding: data, as: UTF8.self)
 }

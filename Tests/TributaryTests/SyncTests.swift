@@ -8,46 +8,49 @@ import Testing
 
 @Suite("Sync engine through the API, with real run-task processes")
 struct SyncTests {
-    static func createDemo(_ client: TestClient, tenant: String, config: String, streams: String = #"["contacts","events"]"#) async throws -> String {
-        let reply = try await client.send(
-            .post, "/v1/tenants/\(tenant)/integrations",
-            json: #"{"provider":"demo","name":"Demo","streams":\#(streams),"config":\#(config)}"#)
-        #expect(reply.status == .created)
-        return try #require(reply.json["id"] as? String)
+    /// A new tenant with one demo integration.
+    static func demoTenant(
+        _ client: TestClient, config: [String: JSON], streams: [String] = ["contacts", "events"]
+    ) async throws -> (tenant: String, id: String) {
+        let tenant = try await client.createTenant()
+        return (tenant, try await createDemo(client, tenant: tenant, config: config, streams: streams))
+    }
+
+    static func createDemo(
+        _ client: TestClient, tenant: String, config: [String: JSON], streams: [String] = ["contacts", "events"]
+    ) async throws -> String {
+        try await client.createIntegration(tenant: tenant, IntegrationBody(provider: "demo", name: "Demo", streams: streams, config: config))
     }
 
     @Test("a new integration's historical sync runs at once, in a child process, and stores every record")
     func initialSync() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(client, tenant: tenant, config: #"{"records_per_run":250,"batch_size":100}"#)
+            let (tenant, id) = try await Self.demoTenant(client, config: ["records_per_run": 250, "batch_size": 100])
             let run = try await client.waitForRun(tenant: tenant, integration: id)
-            #expect(run["status"] as? String == "succeeded")
-            #expect(run["trigger"] as? String == "initial")
-            #expect(run["attempt"] as? Int == 1)
-            #expect(run["records_total"] as? Int == 500)
-            let streams = try #require(run["streams"] as? [String: [String: Any]])
-            #expect(streams["contacts"]?["records_read"] as? Int == 250)
-            #expect(streams["contacts"]?["records_upserted"] as? Int == 250)
-            #expect(streams["events"]?["status"] as? String == "succeeded")
+            #expect(run.status == "succeeded")
+            #expect(run.trigger == "initial")
+            #expect(run.attempt == 1)
+            #expect(run.recordsTotal == 500)
+            #expect(run.streams["contacts"]?.recordsRead == 250)
+            #expect(run.streams["contacts"]?.recordsUpserted == 250)
+            #expect(run.streams["events"]?.status == "succeeded")
 
             let (records, _) = try await client.allRecords(tenant: tenant, integration: id)
             #expect(records.count == 500)
-            #expect(Set(records.compactMap { $0["id"] as? String }).count == 500)
+            #expect(Set(records.map(\.id)).count == 500)
             let contacts = try await client.allRecords(tenant: tenant, integration: id, stream: "contacts").records
             #expect(contacts.count == 250)
-            let first = try #require(contacts.first { $0["id"] as? String == "c_0" })
-            #expect((first["data"] as? [String: Any])?["email"] as? String != nil)
-            #expect(first["deleted"] as? Bool == false)
+            let first = try #require(contacts.first { $0.id == "c_0" })
+            #expect(first.data["email"]?.string != nil)
+            #expect(first.deleted == false)
 
-            let integration = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)")
-            #expect((integration.json["last_sync"] as? [String: Any])?["status"] as? String == "succeeded")
-            #expect(integration.json["next_sync_at"] is String)
-            let state = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/state")
-            let cursors = try #require(state.json["streams"] as? [String: [String: Any]])
-            #expect((cursors["contacts"]?["cursor"] as? [String: Any])?["run"] as? Int == 2)
+            let integration = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)").decode(IntegrationView.self)
+            #expect(integration.lastSync?.status == "succeeded")
+            #expect(integration.nextSyncAt != nil)
+            let state = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/state").decode(StateView.self)
+            #expect(state.streams["contacts"]?.cursor?["run"] == 2)
             let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity?integration_id=\(id)")
-                .decode(ListOf<ActivityEntry>.self).data.map(\.action.rawValue)
+                .decode(ListOf<ActivityView>.self).data.map(\.action)
             #expect(actions == ["sync.succeeded", "sync.started", "integration.created"])
         }
     }
@@ -55,67 +58,63 @@ struct SyncTests {
     @Test("incremental runs: the records cursor resumes with exactly what changed; unchanged records are not rewritten")
     func incrementalAndCursor() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(
-                client, tenant: tenant, config: #"{"records_per_run":120,"contacts_pool":150,"batch_size":50}"#, streams: #"["contacts"]"#)
+            let (tenant, id) = try await Self.demoTenant(
+                client, config: ["records_per_run": 120, "contacts_pool": 150, "batch_size": 50], streams: ["contacts"])
             _ = try await client.waitForRun(tenant: tenant, integration: id)
             let (firstRead, cursor) = try await client.allRecords(tenant: tenant, integration: id, limit: 7)
             #expect(firstRead.count == 120)
-            #expect(Set(firstRead.compactMap { $0["id"] as? String }).count == 120)
+            #expect(Set(firstRead.map(\.id)).count == 120)
 
             // Run 2 walks on through the pool of 150: 120 contacts, some new, some changed.
-            let started = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs", json: "{}")
+            let (started, second) = try await client.syncAndWait(tenant: tenant, integration: id, SyncBody())
             #expect(started.status == .accepted)
-            let second = try await client.waitForRun(tenant: tenant, integration: id, runID: started.json["id"] as? String)
-            #expect(second["status"] as? String == "succeeded")
-            #expect(second["trigger"] as? String == "manual")
+            #expect(second.status == "succeeded")
+            #expect(second.trigger == "manual")
 
             let expected = Set((0..<120).map { "c_\((7919 + $0) % 150)" })
             let (changed, next) = try await client.allRecords(tenant: tenant, integration: id, from: cursor, limit: 25)
-            #expect(Set(changed.compactMap { $0["id"] as? String }) == expected)
+            #expect(Set(changed.map(\.id)) == expected)
             #expect(changed.count == expected.count)
             let (nothing, _) = try await client.allRecords(tenant: tenant, integration: id, from: next)
             #expect(nothing.isEmpty)
 
             // A full resync reads run 1 again: the same data, so nothing is rewritten.
-            let resync = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs", json: #"{"full_resync":true}"#)
-            let third = try await client.waitForRun(tenant: tenant, integration: id, runID: resync.json["id"] as? String)
-            let stats = try #require((third["streams"] as? [String: [String: Any]])?["contacts"])
-            #expect(stats["records_read"] as? Int == 120)
-            #expect(third["full_resync"] as? Bool == true)
+            let (_, third) = try await client.syncAndWait(tenant: tenant, integration: id, SyncBody(fullResync: true))
+            let stats = try #require(third.streams["contacts"])
+            #expect(stats.recordsRead == 120)
+            #expect(third.fullResync == true)
             // Run 1's contacts changed in run 2 come back as they were; the rest are untouched.
             let rewritten = Set((0..<120).map { "c_\($0)" }).intersection(expected)
-            #expect(stats["records_upserted"] as? Int == rewritten.count)
+            #expect(stats.recordsUpserted == rewritten.count)
             let (afterResync, _) = try await client.allRecords(tenant: tenant, integration: id, from: next)
-            #expect(Set(afterResync.compactMap { $0["id"] as? String }) == rewritten)
+            #expect(Set(afterResync.map(\.id)) == rewritten)
         }
     }
 
     @Test("a second run while one is queued or running answers 409 naming it; bad requests are refused")
     func conflictsAndValidation() async throws {
         try await TestApp.run { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(client, tenant: tenant, config: "{}")
+            let (tenant, id) = try await Self.demoTenant(client, config: [:])
             let runs = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/syncs")
-            let queued = try #require((runs.json["data"] as? [[String: Any]])?.first)
-            #expect(queued["status"] as? String == "queued")
+            let queued = try #require(try runs.decode(ListOf<RunView>.self).data.first)
+            #expect(queued.status == "queued")
             let conflict = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs")
             #expect(conflict.status == .conflict)
-            #expect(conflict.json["run_id"] as? String == queued["id"] as? String)
-            #expect(try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs", json: #"{"streams":["nope"]}"#).status == .unprocessableContent)
-            #expect(try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs", json: #"{"full_resync":"yes"}"#).status == .unprocessableContent)
+            #expect(try conflict.decode(ProblemView.self).runID == queued.id)
+            let syncs = "/v1/tenants/\(tenant)/integrations/\(id)/syncs"
+            #expect(try await client.send(.post, syncs, body: SyncBody(streams: ["nope"])).status == .unprocessableContent)
+            #expect(try await client.send(.post, syncs, json: #"{"full_resync":"yes"}"#).status == .unprocessableContent)
             #expect(try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/syncs/\(UUID())").status == .notFound)
             #expect(try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/records?stream=nope").status == .badRequest)
             #expect(try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/records?cursor=zzz").status == .badRequest)
 
             // A queued run cancels at once.
-            let cancelled = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs/\(queued["id"] as? String ?? "")/cancel")
+            let cancelled = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs/\(queued.id)/cancel")
             #expect(cancelled.status == .accepted)
-            #expect(cancelled.json["status"] as? String == "cancelled")
+            #expect(try cancelled.decode(RunView.self).status == "cancelled")
             #expect(try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs").status == .accepted)
 
-            let pending = try await client.send(.post, "/v1/tenants/\(tenant)/integrations", json: #"{"provider":"keap","name":"K"}"#)
-            let pendingID = try #require(pending.json["id"] as? String)
+            let pendingID = try await client.createIntegration(tenant: tenant, IntegrationBody(provider: "keap", name: "K"))
             #expect(try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(pendingID)/syncs").status == .conflict)
         }
     }
@@ -123,17 +122,17 @@ struct SyncTests {
     @Test("cancel stops the running child process")
     func cancelRunning() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(
-                client, tenant: tenant, config: #"{"records_per_run":100000,"batch_size":10,"batch_delay_ms":100}"#, streams: #"["contacts"]"#)
+            let (tenant, id) = try await Self.demoTenant(
+                client, config: ["records_per_run": 100_000, "batch_size": 10, "batch_delay_ms": 100], streams: ["contacts"])
             let pid = try await Self.waitForTask(client, integration: id)
-            let runID = try #require((try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/syncs").json["data"] as? [[String: Any]])?.first?["id"] as? String)
+            let runs = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/syncs").decode(ListOf<RunView>.self)
+            let runID = try #require(runs.data.first?.id)
             let cancel = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs/\(runID)/cancel")
             #expect(cancel.status == .accepted)
             let run = try await client.waitForRun(tenant: tenant, integration: id, runID: runID)
-            #expect(run["status"] as? String == "cancelled")
+            #expect(run.status == "cancelled")
             #expect(kill(pid, 0) != 0, "the run-task process is gone")
-            let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity?action=sync.cancelled").decode(ListOf<ActivityEntry>.self).data
+            let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity?action=sync.cancelled").decode(ListOf<ActivityView>.self).data
             #expect(actions.count == 1)
             #expect(try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs/\(runID)/cancel").status == .accepted)
         }
@@ -142,14 +141,12 @@ struct SyncTests {
     @Test("kill -9 of a run-task mid-stream: the retried run ends with exactly the source's records")
     func killNine() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(
-                client, tenant: tenant, config: #"{"records_per_run":3000,"batch_size":100,"batch_delay_ms":25}"#)
+            let (tenant, id) = try await Self.demoTenant(client, config: ["records_per_run": 3000, "batch_size": 100, "batch_delay_ms": 25])
             let pid = try await Self.waitForTask(client, integration: id, minimumRecords: 300)
             #expect(kill(pid, SIGKILL) == 0)
             let run = try await client.waitForRun(tenant: tenant, integration: id)
-            #expect(run["status"] as? String == "succeeded")
-            #expect(run["attempt"] as? Int == 2)
+            #expect(run.status == "succeeded")
+            #expect(run.attempt == 2)
             let rows = try await client.database.rows(
                 PostgresQueryText("SELECT record_id || '|' || data::text FROM records WHERE stream = 'contacts'"), as: String.self)
             #expect(rows.count == 3000)
@@ -160,9 +157,7 @@ struct SyncTests {
             })
             #expect(Set(stored.keys) == Set(expected.map(\.id)))
             for record in expected.prefix(50) {
-                let stored = try JSONSerialization.jsonObject(with: Data((stored[record.id] ?? "{}").utf8)) as? NSDictionary
-                let source = try JSONSerialization.jsonObject(with: Data(record.json.utf8)) as? NSDictionary
-                #expect(stored == source)
+                #expect(try JSON(parsing: stored[record.id] ?? "{}") == JSON(parsing: record.json))
             }
             #expect(try await client.database.rows(PostgresQueryText("SELECT count(*) FROM records WHERE stream = 'events'"), as: Int.self) == [3000])
         }
@@ -171,43 +166,40 @@ struct SyncTests {
     @Test("a full-refresh stream marks records missing from a complete run as deleted")
     func fullRefreshTombstones() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(client, tenant: tenant, config: #"{"lists_count":10}"#, streams: #"["lists"]"#)
+            let (tenant, id) = try await Self.demoTenant(client, config: ["lists_count": 10], streams: ["lists"])
             _ = try await client.waitForRun(tenant: tenant, integration: id)
             let (before, cursor) = try await client.allRecords(tenant: tenant, integration: id)
             #expect(before.count == 10)
-            #expect(try await client.send(.patch, "/v1/tenants/\(tenant)/integrations/\(id)", json: #"{"config":{"lists_count":7}}"#).status == .ok)
-            let started = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs")
-            let run = try await client.waitForRun(tenant: tenant, integration: id, runID: started.json["id"] as? String)
-            let stats = try #require((run["streams"] as? [String: [String: Any]])?["lists"])
-            #expect(stats["records_deleted"] as? Int == 3)
-            #expect(stats["records_upserted"] as? Int == 0)
+            let patch = IntegrationBody(config: ["lists_count": 7])
+            #expect(try await client.send(.patch, "/v1/tenants/\(tenant)/integrations/\(id)", body: patch).status == .ok)
+            let (_, run) = try await client.syncAndWait(tenant: tenant, integration: id)
+            let stats = try #require(run.streams["lists"])
+            #expect(stats.recordsDeleted == 3)
+            #expect(stats.recordsUpserted == 0)
             let (changed, _) = try await client.allRecords(tenant: tenant, integration: id, from: cursor)
-            #expect(Set(changed.compactMap { $0["id"] as? String }) == ["l_7", "l_8", "l_9"])
-            #expect(changed.allSatisfy { $0["deleted"] as? Bool == true })
+            #expect(Set(changed.map(\.id)) == ["l_7", "l_8", "l_9"])
+            #expect(changed.allSatisfy { $0.deleted == true })
         }
     }
 
     @Test("failing runs fail with the connector's message; three in a row mark the integration failing, a success recovers it")
     func failures() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(
-                client, tenant: tenant, config: #"{"records_per_run":20,"batch_size":5,"fail_on_run":1}"#, streams: #"["contacts"]"#)
+            let (tenant, id) = try await Self.demoTenant(
+                client, config: ["records_per_run": 20, "batch_size": 5, "fail_on_run": 1], streams: ["contacts"])
+            let path = "/v1/tenants/\(tenant)/integrations/\(id)"
             let first = try await client.waitForRun(tenant: tenant, integration: id)
-            #expect(first["status"] as? String == "failed")
-            #expect((first["error"] as? [String: Any])?["code"] as? String == "demo_failure")
+            #expect(first.status == "failed")
+            #expect(first.error?.code == "demo_failure")
             for _ in 0..<2 {
-                let started = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs")
-                _ = try await client.waitForRun(tenant: tenant, integration: id, runID: started.json["id"] as? String)
+                _ = try await client.syncAndWait(tenant: tenant, integration: id)
             }
-            #expect(try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)").json["status"] as? String == "failing")
-            #expect(try await client.send(.patch, "/v1/tenants/\(tenant)/integrations/\(id)", json: #"{"config":{"records_per_run":20,"batch_size":5}}"#).status == .ok)
-            let started = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs")
-            let recovered = try await client.waitForRun(tenant: tenant, integration: id, runID: started.json["id"] as? String)
-            #expect(recovered["status"] as? String == "succeeded")
-            #expect(try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)").json["status"] as? String == "active")
-            let failed = try await client.send(.get, "/v1/tenants/\(tenant)/activity?action=sync.failed").decode(ListOf<ActivityEntry>.self).data
+            #expect(try await client.send(.get, path).decode(IntegrationView.self).status == "failing")
+            #expect(try await client.send(.patch, path, body: IntegrationBody(config: ["records_per_run": 20, "batch_size": 5])).status == .ok)
+            let (_, recovered) = try await client.syncAndWait(tenant: tenant, integration: id)
+            #expect(recovered.status == "succeeded")
+            #expect(try await client.send(.get, path).decode(IntegrationView.self).status == "active")
+            let failed = try await client.send(.get, "/v1/tenants/\(tenant)/activity?action=sync.failed").decode(ListOf<ActivityView>.self).data
             #expect(failed.count == 3)
         }
     }
@@ -215,21 +207,20 @@ struct SyncTests {
     @Test("state can be read and reset; the next run reads history again")
     func stateReset() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(client, tenant: tenant, config: #"{"records_per_run":10}"#)
+            let (tenant, id) = try await Self.demoTenant(client, config: ["records_per_run": 10])
             _ = try await client.waitForRun(tenant: tenant, integration: id)
             let path = "/v1/tenants/\(tenant)/integrations/\(id)/state"
-            #expect((try await client.send(.get, path).json["streams"] as? [String: Any])?.count == 2)
+            #expect(try await client.send(.get, path).decode(StateView.self).streams.count == 2)
             #expect(try await client.send(.delete, "\(path)?stream=nope").status == .badRequest)
-            let started = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs")
+            let started = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(id)/syncs").decode(RunView.self)
             let busy = try await client.send(.delete, path)
             #expect(busy.status == .conflict || busy.status == .noContent)  // the run may already have ended
-            if busy.status == .conflict { #expect(busy.json["run_id"] as? String == started.json["id"] as? String) }
-            _ = try await client.waitForRun(tenant: tenant, integration: id, runID: started.json["id"] as? String)
+            if busy.status == .conflict { #expect(try busy.decode(ProblemView.self).runID == started.id) }
+            _ = try await client.waitForRun(tenant: tenant, integration: id, runID: started.id)
             #expect(try await client.send(.delete, "\(path)?stream=events").status == .noContent)
-            #expect((try await client.send(.get, path).json["streams"] as? [String: Any])?.keys.sorted() == ["contacts"])
+            #expect(try await client.send(.get, path).decode(StateView.self).streams.keys.sorted() == ["contacts"])
             #expect(try await client.send(.delete, path).status == .noContent)
-            #expect((try await client.send(.get, path).json["streams"] as? [String: Any])?.isEmpty == true)
+            #expect(try await client.send(.get, path).decode(StateView.self).streams.isEmpty)
         }
     }
 
@@ -237,12 +228,11 @@ struct SyncTests {
     func wallClockLimit() async throws {
         let extra: [AbsoluteConfigKey: ConfigValue] = ["tributary.run.timeout.seconds": "2", "tributary.max.attempts": "1"]
         try await TestApp.run(extra: extra, worker: true) { client in
-            let tenant = try await client.createTenant()
-            let slow = try await Self.createDemo(
-                client, tenant: tenant, config: #"{"records_per_run":1000,"batch_size":1,"batch_delay_ms":1000}"#, streams: #"["contacts"]"#)
+            let (tenant, slow) = try await Self.demoTenant(
+                client, config: ["records_per_run": 1000, "batch_size": 1, "batch_delay_ms": 1000], streams: ["contacts"])
             let run = try await client.waitForRun(tenant: tenant, integration: slow)
-            #expect(run["status"] as? String == "failed")
-            #expect((run["error"] as? [String: Any])?["code"] as? String == "run_timeout")
+            #expect(run.status == "failed")
+            #expect(run.error?.code == "run_timeout")
         }
     }
 
@@ -250,25 +240,23 @@ struct SyncTests {
     func memoryLimit() async throws {
         let extra: [AbsoluteConfigKey: ConfigValue] = ["tributary.run.memory.mb": "100", "tributary.max.attempts": "1"]
         try await TestApp.run(extra: extra, worker: true) { client in
-            let tenant = try await client.createTenant()
-            let greedy = try await Self.createDemo(
-                client, tenant: tenant, config: #"{"records_per_run":2000000,"batch_size":50000}"#, streams: #"["contacts"]"#)
+            let (tenant, greedy) = try await Self.demoTenant(
+                client, config: ["records_per_run": 2_000_000, "batch_size": 50_000], streams: ["contacts"])
             let blown = try await client.waitForRun(tenant: tenant, integration: greedy)
-            #expect(blown["status"] as? String == "failed")
-            #expect((blown["error"] as? [String: Any])?["code"] as? String == "run_task_crashed", "\(blown)")
-            let fine = try await Self.createDemo(client, tenant: tenant, config: #"{"records_per_run":10}"#, streams: #"["contacts"]"#)
-            #expect(try await client.waitForRun(tenant: tenant, integration: fine)["status"] as? String == "succeeded")
+            #expect(blown.status == "failed")
+            #expect(blown.error?.code == "run_task_crashed", "\(blown)")
+            let fine = try await Self.createDemo(client, tenant: tenant, config: ["records_per_run": 10], streams: ["contacts"])
+            #expect(try await client.waitForRun(tenant: tenant, integration: fine).status == "succeeded")
         }
     }
 
     @Test("a batch that repeats a record keeps its last version")
     func duplicatesInBatch() async throws {
         try await TestApp.run(worker: true) { client in
-            let tenant = try await client.createTenant()
-            let id = try await Self.createDemo(
-                client, tenant: tenant, config: #"{"records_per_run":120,"contacts_pool":50,"batch_size":100}"#, streams: #"["contacts"]"#)
+            let (tenant, id) = try await Self.demoTenant(
+                client, config: ["records_per_run": 120, "contacts_pool": 50, "batch_size": 100], streams: ["contacts"])
             let run = try await client.waitForRun(tenant: tenant, integration: id)
-            #expect(run["status"] as? String == "succeeded")
+            #expect(run.status == "succeeded")
             let rows = try await client.database.rows(PostgresQueryText("SELECT record_id || '|' || data::text FROM records"), as: String.self)
             #expect(rows.count == 50)
             var last: [String: String] = [:]
@@ -278,9 +266,7 @@ struct SyncTests {
             }
             for row in rows {
                 let parts = row.split(separator: "|", maxSplits: 1).map(String.init)
-                let stored = try JSONSerialization.jsonObject(with: Data(parts[1].utf8)) as? NSDictionary
-                let expected = try JSONSerialization.jsonObject(with: Data((last[parts[0]] ?? "{}").utf8)) as? NSDictionary
-                #expect(stored == expected)
+                #expect(try JSON(parsing: parts[1]) == JSON(parsing: last[parts[0]] ?? "{}"))
             }
         }
     }
@@ -288,12 +274,11 @@ struct SyncTests {
     @Test("check makes one call through the integration's connector and answers ok or why not")
     func check() async throws {
         try await TestApp.run { client in
-            let tenant = try await client.createTenant()
-            let demo = try await Self.createDemo(client, tenant: tenant, config: "{}")
+            let (tenant, demo) = try await Self.demoTenant(client, config: [:])
             let ok = try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(demo)/check")
             #expect(ok.status == .ok)
-            #expect(ok.json["ok"] as? Bool == true)
-            #expect(ok.json["error"] == nil)
+            #expect(try ok.decode(CheckView.self).ok == true)
+            #expect(ok.raw["error"] == nil)
             #expect(try await client.send(.post, "/v1/tenants/\(tenant)/integrations/\(UUID())/check").status == .notFound)
         }
     }

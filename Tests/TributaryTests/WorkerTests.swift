@@ -6,29 +6,27 @@ import Testing
 
 @Suite("Workers as separate processes: leases, reclaiming, exactly-once, fairness")
 struct WorkerTests {
+    /// A worker's environment, with the fast settings of `TestApp.workerSettings` (and no admin token: workers need none).
     static func workerEnvironment(_ database: TestDatabase, extra: [String: String] = [:]) -> [String: String] {
-        [
-            "DATABASE_URL": TestApp.databaseURLString(database.url),
-            "TRIBUTARY_ENCRYPTION_KEYS": TestApp.key1,
+        let fast = [
             "TRIBUTARY_LEASE_SECONDS": "3",
             "TRIBUTARY_POLL_INTERVAL_MS": "50",
             "TRIBUTARY_SCHEDULER_INTERVAL_MS": "200",
             "TRIBUTARY_RETRY_BASE_MS": "200",
-            "LOG_LEVEL": "info",
-        ].merging(extra) { _, new in new }
+        ]
+        return ChildProcess.environment(database, adminToken: nil, extra: fast.merging(extra) { _, new in new })
     }
 
     /// Creates integrations through the API (no worker in this process), then returns.
-    static func seed(_ database: TestDatabase, tenants: Int, perTenant: Int, config: String) async throws -> [String] {
+    static func seed(_ database: TestDatabase, tenants: Int, perTenant: Int, config: [String: JSON]) async throws -> [String] {
         try await TestApp.run(database: database) { client in
             var ids: [String] = []
             for t in 0..<tenants {
                 let tenant = try await client.createTenant("Tenant \(t)")
                 for _ in 0..<perTenant {
-                    let reply = try await client.send(
-                        .post, "/v1/tenants/\(tenant)/integrations",
-                        json: #"{"provider":"demo","name":"D","streams":["contacts"],"config":\#(config)}"#)
-                    ids.append(try #require(reply.json["id"] as? String))
+                    ids.append(
+                        try await client.createIntegration(
+                            tenant: tenant, IntegrationBody(provider: "demo", name: "D", streams: ["contacts"], config: config)))
                 }
             }
             return ids
@@ -47,7 +45,7 @@ struct WorkerTests {
     @Test("a worker killed with -9 loses its lease; another worker reclaims the run and finishes it")
     func reclaimFromDeadWorker() async throws {
         let database = try await TestDatabase.create()
-        let ids = try await Self.seed(database, tenants: 1, perTenant: 1, config: #"{"records_per_run":1500,"batch_size":50,"batch_delay_ms":30}"#)
+        let ids = try await Self.seed(database, tenants: 1, perTenant: 1, config: ["records_per_run": 1500, "batch_size": 50, "batch_delay_ms": 30])
         let first = try ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
         try await Self.waitUntil {
             try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) != [0]
@@ -65,7 +63,8 @@ struct WorkerTests {
         kill(second.process.processIdentifier, SIGTERM)
         let output = await second.finish()
         #expect(output.output.contains("reclaimed a run from a silent worker"))
-        let run = try await database.rows(PostgresQueryText("SELECT attempt || ':' || status FROM sync_runs WHERE integration_id = '\(ids[0])'"), as: String.self)
+        let run = try await database.rows(
+            PostgresQueryText("SELECT attempt || ':' || status FROM sync_runs WHERE integration_id = '\(ids[0])'"), as: String.self)
         #expect(run == ["2:succeeded"])
         #expect(try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) == [1500])
     }
@@ -73,7 +72,7 @@ struct WorkerTests {
     @Test("three workers and 300 queued runs: each run executed exactly once")
     func threeWorkers() async throws {
         let database = try await TestDatabase.create()
-        _ = try await Self.seed(database, tenants: 10, perTenant: 30, config: #"{"records_per_run":5}"#)
+        _ = try await Self.seed(database, tenants: 10, perTenant: 30, config: ["records_per_run": 5])
         let environment = Self.workerEnvironment(database, extra: ["TRIBUTARY_WORKER_CONCURRENCY": "4", "TRIBUTARY_MAX_RUNS_PER_TENANT": "4"])
         let workers = try (0..<3).map { _ in try ChildProcess.start(["worker"], environment: environment) }
         try await Self.waitUntil(timeout: .seconds(600)) {
@@ -95,20 +94,21 @@ struct WorkerTests {
     @Test("per-tenant limits: a tenant flooding the queue cannot starve another")
     func fairness() async throws {
         let database = try await TestDatabase.create()
-        let flood = try await Self.seed(database, tenants: 1, perTenant: 40, config: "{}")
+        let flood = try await Self.seed(database, tenants: 1, perTenant: 40, config: [:])
         try await Task.sleep(for: .milliseconds(20))
-        let quiet = try await Self.seed(database, tenants: 1, perTenant: 3, config: "{}")
+        let quiet = try await Self.seed(database, tenants: 1, perTenant: 3, config: [:])
         try await TestApp.run(database: database) { client in
             try await TestServices.with(client.config, logger: client.logger) { services in
+                let limits = ClaimLimits(perTenant: 2, perProvider: 100)
                 var claimed: [String] = []
                 for _ in 0..<4 {
-                    let run = try await services.store.claimRun(owner: "test", leaseSeconds: 30, limits: ClaimLimits(perTenant: 2, perProvider: 100))
+                    let run = try await services.store.claimRun(owner: "test", leaseSeconds: 30, limits: limits)
                     claimed.append(try #require(run).integrationID.lowercased)
                 }
                 #expect(claimed.filter(flood.contains).count == 2)
                 #expect(claimed.filter(quiet.contains).count == 2)
                 // Both tenants are at their limit: nothing more is claimable.
-                #expect(try await services.store.claimRun(owner: "test", leaseSeconds: 30, limits: ClaimLimits(perTenant: 2, perProvider: 100)) == nil)
+                #expect(try await services.store.claimRun(owner: "test", leaseSeconds: 30, limits: limits) == nil)
             }
         }
     }

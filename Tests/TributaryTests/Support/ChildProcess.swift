@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 
 /// The `tributary` executable built next to the test bundle, run as a real child process.
@@ -39,4 +40,44 @@ struct ChildProcess {
     static func run(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
         try await start(arguments, environment: environment).finish()
     }
+
+    /// What a `tributary` command reads from its environment, for one on `database`; commands that
+    /// do not serve the API run with `adminToken: nil`, as they would in production.
+    static func environment(
+        _ database: TestDatabase, keys: String = TestApp.key1, adminToken: String? = TestApp.adminToken, logLevel: String = "info",
+        extra: [String: String] = [:]
+    ) -> [String: String] {
+        var environment = [
+            "DATABASE_URL": TestApp.databaseURLString(database.url),
+            "TRIBUTARY_ENCRYPTION_KEYS": keys,
+            "LOG_LEVEL": logLevel,
+        ]
+        environment["TRIBUTARY_ADMIN_TOKEN"] = adminToken
+        return environment.merging(extra) { _, new in new }
+    }
+}
+
+/// A TCP port nobody listens on right now.
+func freePort() throws -> Int {
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    try withUnsafeMutablePointer(to: &address) { pointer in
+        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+            guard bind(socket, raw, length) == 0, getsockname(socket, raw, &length) == 0 else {
+                throw TestSetupError("cannot find a free port")
+            }
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// The status of a GET over a real connection to a child process.
+func httpStatus(_ url: String) async throws -> Int {
+    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
+    return Int(response.status.code)
 }

@@ -9,7 +9,7 @@ import Testing
 @testable import Tributary
 
 /// The application as `tributary serve` builds it, on a fresh database, driven through HTTP.
-struct TestApp {
+enum TestApp {
     /// Drawn anew by every test process: no secret that works is written in the repository.
     static let adminToken = "test-admin-" + randomBase64(bytes: 24)
     /// Two test keys: `k1` seals unless a test puts another first.
@@ -20,8 +20,6 @@ struct TestApp {
         var generator = SystemRandomNumberGenerator()
         return Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).base64EncodedString()
     }
-
-    let database: TestDatabase
 
     static func config(database: TestDatabase, extra: [AbsoluteConfigKey: ConfigValue] = [:]) throws -> AppConfig {
         var values: [AbsoluteConfigKey: ConfigValue] = [
@@ -38,8 +36,8 @@ struct TestApp {
         "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)?sslmode=disable"
     }
 
-    /// Builds the app on a new database and runs `body` against it.
-    /// Fast settings for tests that run syncs: short leases, polls and backoffs.
+    /// Fast settings for syncs (short leases, polls and backoffs; the run-task binary built beside
+    /// the tests). Every test's app gets them, with or without a worker; `extra` overrides them.
     static var workerSettings: [AbsoluteConfigKey: ConfigValue] {
         [
             "tributary.poll.interval.ms": "50",
@@ -49,9 +47,13 @@ struct TestApp {
             "tributary.run.task.binary": .init(.string(ChildProcess.binary.path), isSecret: false),
             "tributary.worker.concurrency": "4",
             "log.level": "warning",
+            // Tests set up hundreds of resources in a burst; APILimitsTests turns the limit on.
+            "tributary.api.rate.limit": "off",
         ]
     }
 
+    /// Builds the app on `database` (a new one unless given), with the worker when `worker`, and
+    /// runs `body` against it through HTTP.
     static func run<T: Sendable>(
         logs: LogCapture? = nil, extra: [AbsoluteConfigKey: ConfigValue] = [:], database: TestDatabase? = nil,
         worker: Bool = false, _ body: @Sendable (TestClient) async throws -> T
@@ -78,17 +80,20 @@ struct Reply: Sendable {
     var headers: HTTPFields
     var body: Data
 
-    var json: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+    /// The body read into one of the views of `Views.swift`.
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try Wire.decoder.decode(T.self, from: body)
     }
 
-    func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONCoding.decoder.decode(T.self, from: body)
+    /// The body as untyped JSON, for what a view cannot tell: whether a member is `null` or missing
+    /// (answers write `null`s rather than leave members out, and clients may rely on that).
+    var raw: JSON {
+        (try? Wire.decoder.decode(JSON.self, from: body)) ?? .null
     }
 
     /// The `errors[].field` of a problem answer.
     var errorFields: [String] {
-        (json["errors"] as? [[String: Any]] ?? []).compactMap { $0["field"] as? String }
+        ((try? decode(ProblemView.self))?.errors ?? []).map(\.field)
     }
 }
 
@@ -106,6 +111,8 @@ struct TestClient: Sendable {
         case header(String)
     }
 
+    /// Sends `json` as it is written: for bodies that are the point of the test (malformed,
+    /// wrongly typed, unusual). Everything else goes through `send(_:_:as:body:headers:)`.
     @discardableResult
     func send(
         _ method: HTTPRequest.Method, _ path: String, as auth: Auth = .admin, json: String? = nil,
@@ -128,66 +135,79 @@ struct TestClient: Sendable {
         }
     }
 
+    /// Sends `body` as JSON, written by `Wire.encoder`.
+    @discardableResult
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, as auth: Auth = .admin, body: some Encodable, headers: HTTPFields = [:]
+    ) async throws -> Reply {
+        try await send(method, path, as: auth, json: String(decoding: Wire.encoder.encode(body), as: UTF8.self), headers: headers)
+    }
+
     /// Creates a tenant as admin and returns its id.
     func createTenant(_ name: String = "Acme", emails: [String] = ["ops@acme.test"]) async throws -> String {
-        let emailList = emails.map { "\"\($0)\"" }.joined(separator: ",")
-        let reply = try await send(.post, "/v1/tenants", json: #"{"name":"\#(name)","alert_emails":[\#(emailList)]}"#)
+        let reply = try await send(.post, "/v1/tenants", body: TenantBody(name: name, alertEmails: emails))
         #expect(reply.status == .created)
-        return try #require(reply.json["id"] as? String)
+        return try reply.decode(TenantView.self).id
     }
 
     /// Creates an API key of the tenant and returns (id, key).
     func createKey(tenant: String, name: String = "backend", as auth: Auth = .admin) async throws -> (id: String, key: String) {
-        let reply = try await send(.post, "/v1/tenants/\(tenant)/api-keys", as: auth, json: #"{"name":"\#(name)"}"#)
+        let reply = try await send(.post, "/v1/tenants/\(tenant)/api-keys", as: auth, body: KeyBody(name: name))
         #expect(reply.status == .created)
-        return (try #require(reply.json["id"] as? String), try #require(reply.json["key"] as? String))
+        let created = try reply.decode(APIKeyView.self)
+        return (created.id, try #require(created.key))
     }
-}
 
-/// The list envelope as a client reads it back.
-struct ListOf<Item: Decodable>: Decodable {
-    var data: [Item]
-    var nextCursor: String?
-
-    enum CodingKeys: String, CodingKey {
-        case data
-        case nextCursor = "next_cursor"
+    /// Creates an integration and returns its id.
+    func createIntegration(tenant: String, _ body: IntegrationBody, as auth: Auth = .admin) async throws -> String {
+        let reply = try await send(.post, "/v1/tenants/\(tenant)/integrations", as: auth, body: body)
+        #expect(reply.status == .created)
+        return try reply.decode(IntegrationView.self).id
     }
 }
 
 extension TestClient {
     /// Polls the integration's runs until `runID` (or the newest run) has ended; returns it.
-    func waitForRun(tenant: String, integration: String, runID: String? = nil, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+    func waitForRun(tenant: String, integration: String, runID: String? = nil, timeout: Duration = .seconds(60)) async throws -> RunView {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let path = "/v1/tenants/\(tenant)/integrations/\(integration)/syncs"
-            let run: [String: Any]?
+            let run: RunView?
             if let runID {
-                run = try await send(.get, "\(path)/\(runID)").json
+                run = try await send(.get, "\(path)/\(runID)").decode(RunView.self)
             } else {
-                run = (try await send(.get, path).json["data"] as? [[String: Any]])?.first
+                run = try await send(.get, path).decode(ListOf<RunView>.self).data.first
             }
-            if let run, let status = run["status"] as? String, ["succeeded", "failed", "cancelled"].contains(status) {
-                return run
-            }
+            if let run, run.hasEnded { return run }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw TestSetupError("run did not finish within \(timeout)")
     }
 
+    /// Starts a run (`POST …/syncs`, with `body` when given, else with none) and waits for it to end.
+    func syncAndWait(tenant: String, integration: String, _ body: SyncBody? = nil) async throws -> (started: Reply, run: RunView) {
+        let path = "/v1/tenants/\(tenant)/integrations/\(integration)/syncs"
+        let started = if let body { try await send(.post, path, body: body) } else { try await send(.post, path) }
+        let run = try await waitForRun(tenant: tenant, integration: integration, runID: try started.decode(RunView.self).id)
+        return (started, run)
+    }
+
     /// Every record of the integration, read page by page; and the cursor after the last one.
-    func allRecords(tenant: String, integration: String, stream: String? = nil, from cursor: String? = nil, limit: Int = 200) async throws -> (records: [[String: Any]], cursor: String?) {
-        var records: [[String: Any]] = []
+    func allRecords(
+        tenant: String, integration: String, stream: String? = nil, from cursor: String? = nil, limit: Int = 200
+    ) async throws -> (records: [RecordView], cursor: String?) {
+        var records: [RecordView] = []
         var cursor = cursor
         while true {
             var query = "limit=\(limit)"
             if let stream { query += "&stream=\(stream)" }
             if let cursor { query += "&cursor=\(cursor)" }
-            let page = try await send(.get, "/v1/tenants/\(tenant)/integrations/\(integration)/records?\(query)")
-            guard page.status == .ok else { throw TestSetupError("records answered \(page.status)") }
-            records += page.json["data"] as? [[String: Any]] ?? []
-            cursor = page.json["next_cursor"] as? String
-            if page.json["has_more"] as? Bool != true { return (records, cursor) }
+            let reply = try await send(.get, "/v1/tenants/\(tenant)/integrations/\(integration)/records?\(query)")
+            guard reply.status == .ok else { throw TestSetupError("records answered \(reply.status)") }
+            let page = try reply.decode(ListOf<RecordView>.self)
+            records += page.data
+            cursor = page.nextCursor
+            if page.hasMore != true { return (records, cursor) }
         }
     }
 }

@@ -56,6 +56,26 @@ struct TestDatabase {
             return result
         }
     }
+
+    /// The database's contents as `pg_dump` writes them.
+    func dump() throws -> String {
+        let process = Process()
+        let candidates = ["/usr/bin/pg_dump", "/usr/lib/postgresql/15/bin/pg_dump"]
+        process.executableURL = URL(fileURLWithPath: candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "pg_dump")
+        process.arguments = ["--no-owner", TestApp.databaseURLString(url)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestSetupError("pg_dump failed") }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// A fixed SQL text as a query (tests only: no values to bind).
+func PostgresQueryText(_ text: String) -> PostgresQuery {
+    PostgresQuery(unsafeSQL: text)
 }
 
 struct TestSetupError: Error, CustomStringConvertible {
