@@ -74,12 +74,9 @@ public enum RestProvider: Provider {
         streamsInConfig: streams(config:)
     )
 
-    /// The streams a `rest` config declares.
+    /// The streams a `rest` config declares; none for a config that does not decode.
     static func streams(config: [String: JSONValue]) -> [StreamDescriptor] {
-        (config["streams"]?.arrayValue ?? []).compactMap { stream in
-            guard let name = stream["name"]?.stringValue, let key = stream["primary_key"]?.stringValue else { return nil }
-            return StreamDescriptor(name: name, primaryKey: [key], cursorField: stream["cursor_field"]?.stringValue)
-        }
+        ((try? RestConfig(config))?.streams ?? []).map(\.descriptor)
     }
 
     public static func connector(context: ConnectorContext) throws -> any Connector {
