@@ -195,6 +195,16 @@ import Testing
         }
     }
 
+    @Test("one email rule: the schema's email format and the API's recipients agree")
+    func emailRule() {
+        let schema: JSONValue = ["type": "string", "format": "email"]
+        for address in ["ops@example.com", "a<b>@example.com", "ops@-example.com", "ops@example", String(repeating: "a", count: 65) + "@x.io"] {
+            #expect(JSONSchema.validate(.string(address), against: schema).isEmpty == EmailAddress.isValid(address), "\(address)")
+        }
+        #expect(!EmailAddress.isValid("ops@example.com, cto@example.com"))
+        #expect(faults("a<b>@example.com", schema) == ["config must be an email address"])
+    }
+
     @Test func otherFormatsAndAnnotationsAreIgnored() {
         let schema: JSONValue = [
             "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -129,6 +129,22 @@ struct RestConnectorTests {
         #expect(clean.jsonText == #"{"name":"plain"}"#)
     }
 
+    @Test("a config the schema refuses never reaches a request: the connector refuses it, naming the field")
+    func invalidConfigIsRefused() throws {
+        let stream: JSONValue = ["name": "items", "path": "items", "primary_key": "id", "pagination": ["type": "page", "start_page": 1e300]]
+        let error = try #require(throws: ConnectorError.self) {
+            try RestConnector(context: testContext(["base_url": "https://x.test", "streams": [stream]], credential: .none))
+        }
+        #expect(error.code == "invalid_config")
+        #expect(error.message.contains("config.streams[0].path"))
+        #expect(RestProvider.streams(config: ["streams": [stream]]).isEmpty)
+        let huge: JSONValue = ["name": "items", "path": "/items", "primary_key": "id", "pagination": ["type": "page", "start_page": 1e300]]
+        let unreadable = try #require(throws: ConnectorError.self) {
+            try RestConnector(context: testContext(["base_url": "https://x.test", "streams": [huge]], credential: .none))
+        }
+        #expect(unreadable.code == "invalid_config")
+    }
+
     @Test("the config schema names the field at fault")
     func schema() {
         let pagination: JSONValue = ["type": "offset", "limit": 0]

@@ -1,4 +1,5 @@
 import Foundation
+import TributaryConnectors
 
 /// Collects every field error of a request body, so the client learns them all at once.
 struct Validator {
@@ -34,7 +35,7 @@ struct Validator {
         var failed = false
         for (index, raw) in values.enumerated() {
             let email = raw.trimmingCharacters(in: .whitespaces)
-            if Self.isEmail(email) {
+            if EmailAddress.isValid(email) {
                 if !result.contains(where: { $0.caseInsensitiveCompare(email) == .orderedSame }) { result.append(email) }
             } else {
                 fail("\(field)[\(index)]", "is not a valid email address")
@@ -50,15 +51,5 @@ struct Validator {
 
     func check() throws(APIError) {
         if !errors.isEmpty { throw APIError.validation(errors) }
-    }
-
-    /// local@domain.tld, no spaces or control characters, at most 254 characters.
-    static func isEmail(_ value: String) -> Bool {
-        guard value.count <= 254, value.allSatisfy({ !$0.isWhitespace && !$0.isNewline && $0 != "<" && $0 != ">" && $0 != "," })
-        else { return false }
-        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
-        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
-        return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty && $0.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") }
     }
 }

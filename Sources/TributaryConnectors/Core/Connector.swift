@@ -97,18 +97,3 @@ public struct ConnectorError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String { "\(code): \(message)" }
 }
-
-/// Builds a connector for a provider of the catalog.
-public struct ConnectorRegistry: Sendable {
-    public init() {}
-
-    public func connector(for provider: String, context: ConnectorContext) throws -> (any Connector)? {
-        switch provider {
-        case DemoProvider.descriptor.id: DemoConnector(context: context)
-        case KlaviyoProvider.descriptor.id: try KlaviyoConnector(context: context)
-        case KeapProvider.descriptor.id: try KeapConnector(context: context)
-        case RestProvider.descriptor.id: try RestConnector(context: context)
-        default: nil
-        }
-    }
-}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Any JSON value: provider records, integration config and JSON Schemas travel as this.
 public enum JSONValue: Sendable, Hashable {
     case null
@@ -76,5 +78,12 @@ extension JSONValue {
         case .object(let fields): .object(fields.mapValues(\.numbersAsDoubles))
         default: self
         }
+    }
+}
+
+extension JSONValue {
+    /// The value decoded as `T`, as if it were the JSON text it stands for.
+    func decoded<T: Decodable>(as type: T.Type) throws -> T {
+        try JSONDecoder().decode(type, from: JSONEncoder().encode(self))
     }
 }

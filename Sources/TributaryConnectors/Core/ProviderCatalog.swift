@@ -6,8 +6,10 @@ public struct ProviderCatalog: Sendable {
         self.providers = providers
     }
 
-    /// The catalog as shipped.
-    public static let standard = ProviderCatalog(providers: [KlaviyoProvider.descriptor, KeapProvider.descriptor, RestProvider.descriptor, DemoProvider.descriptor])
+    /// The catalog of `providers`' descriptors, in their order.
+    public init(_ providers: [any Provider.Type]) {
+        self.init(providers: providers.map { $0.descriptor })
+    }
 
     public func provider(id: String) -> ProviderDescriptor? {
         providers.first { $0.id == id }

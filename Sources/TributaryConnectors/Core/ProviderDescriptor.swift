@@ -25,6 +25,11 @@ public struct StreamDescriptor: Sendable, Codable, Hashable {
         self.cursorField = cursorField
     }
 
+    /// A stream with a cursor field is read incrementally on it; one without, whole each run.
+    public init(name: String, primaryKey: [String], cursorField: String?) {
+        self.init(name: name, syncMode: cursorField == nil ? .fullRefresh : .incremental, primaryKey: primaryKey, cursorField: cursorField)
+    }
+
     enum CodingKeys: String, CodingKey {
         case name
         case syncMode = "sync_mode"
@@ -66,46 +71,39 @@ public struct OAuthSpec: Sendable, Codable, Hashable {
 }
 
 /// What the catalog says of a provider: identity, auth, streams and the shape of its config.
-public struct ProviderDescriptor: Sendable, Encodable, Hashable {
+public struct ProviderDescriptor: Sendable, Encodable {
     public var id: String
     public var name: String
     public var authTypes: [AuthType]
     public var streams: [StreamDescriptor]
     public var configSchema: JSONValue
-    /// The provider's real API, used when `config.base_url` is absent.
-    public var defaultBaseURL: String?
     public var oauth: OAuthSpec?
-    /// Streams come from each integration's config (the `rest` connector), not from the catalog.
-    public var dynamicStreams: Bool
+    /// For a provider whose streams each integration's config declares (the `rest` connector):
+    /// reads them from a config. Nil when `streams` are all there is.
+    public var streamsInConfig: (@Sendable ([String: JSONValue]) -> [StreamDescriptor])?
 
     public init(
         id: String, name: String, authTypes: [AuthType], streams: [StreamDescriptor], configSchema: JSONValue,
-        defaultBaseURL: String? = nil, oauth: OAuthSpec? = nil, dynamicStreams: Bool = false
+        oauth: OAuthSpec? = nil, streamsInConfig: (@Sendable ([String: JSONValue]) -> [StreamDescriptor])? = nil
     ) {
         self.id = id
         self.name = name
         self.authTypes = authTypes
         self.streams = streams
         self.configSchema = configSchema
-        self.defaultBaseURL = defaultBaseURL
         self.oauth = oauth
-        self.dynamicStreams = dynamicStreams
+        self.streamsInConfig = streamsInConfig
     }
 
+    /// What `GET /v1/providers` shows; the OAuth endpoints stay inside.
     enum CodingKeys: String, CodingKey {
         case id, name, streams
         case authTypes = "auth_types"
         case configSchema = "config_schema"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(name, forKey: .name)
-        try container.encode(authTypes, forKey: .authTypes)
-        try container.encode(streams, forKey: .streams)
-        try container.encode(configSchema, forKey: .configSchema)
-    }
+    /// Streams come from each integration's config, not from the catalog.
+    public var dynamicStreams: Bool { streamsInConfig != nil }
 
     public func stream(named name: String) -> StreamDescriptor? {
         streams.first { $0.name == name }
@@ -113,29 +111,17 @@ public struct ProviderDescriptor: Sendable, Encodable, Hashable {
 
     /// The streams an integration with `config` can sync.
     public func streams(config: [String: JSONValue]) -> [StreamDescriptor] {
-        dynamicStreams ? RestProvider.streams(config: config) : streams
+        streamsInConfig?(config) ?? streams
     }
 }
 
 extension ProviderDescriptor {
     /// The config schema of providers reached over HTTP: where the API is and how far back to read.
-    static func httpConfigSchema(defaultBaseURL: String, extra: [String: JSONValue] = [:]) -> JSONValue {
-        var properties: [String: JSONValue] = [
-            "base_url": [
-                "type": "string", "format": "uri", "default": .string(defaultBaseURL),
-                "description": "The API's base URL; override it for proxies, regional hosts and tests.",
-            ],
-            "historical_sync_days": [
-                "type": "integer", "minimum": 1, "maximum": 3650, "default": 90,
-                "description": "How many days of history the first sync reads.",
-            ],
-        ]
-        properties.merge(extra) { _, new in new }
-        return [
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "type": "object",
-            "additionalProperties": false,
-            "properties": .object(properties),
-        ]
+    static func httpConfigSchema(defaultBaseURL: String) -> JSONValue {
+        JSONSchema.document([
+            "base_url": JSONSchema.string(
+                format: "uri", default: defaultBaseURL, "The API's base URL; override it for proxies, regional hosts and tests."),
+            "historical_sync_days": JSONSchema.integer(minimum: 1, maximum: 3650, default: 90, "How many days of history the first sync reads."),
+        ])
     }
 }

@@ -10,26 +10,6 @@ struct KlaviyoConnector: Connector {
 
     static let revision = "2026-07-15"
 
-    /// One endpoint: where it is, its largest page, its cursor field, and (campaigns) the channels
-    /// the API insists on filtering by.
-    struct Endpoint: Sendable {
-        var path: String
-        var pageSize: Int?
-        var cursorField: String?
-        var channels: [String] = []
-    }
-
-    static let endpoints: [String: Endpoint] = [
-        "profiles": Endpoint(path: "/api/profiles/", pageSize: 100, cursorField: "updated"),
-        "events": Endpoint(path: "/api/events/", pageSize: 1000, cursorField: "datetime"),
-        "metrics": Endpoint(path: "/api/metrics/", pageSize: nil, cursorField: nil),
-        "lists": Endpoint(path: "/api/lists/", pageSize: 10, cursorField: "updated"),
-        "segments": Endpoint(path: "/api/segments/", pageSize: 10, cursorField: "updated"),
-        "flows": Endpoint(path: "/api/flows/", pageSize: 50, cursorField: "updated"),
-        "templates": Endpoint(path: "/api/templates/", pageSize: 10, cursorField: "updated"),
-        "campaigns": Endpoint(path: "/api/campaigns/", pageSize: 100, cursorField: nil, channels: ["email", "sms"]),
-    ]
-
     init(context: ConnectorContext) throws {
         self.context = context
         self.http = try ProviderHTTP(
@@ -45,22 +25,22 @@ struct KlaviyoConnector: Connector {
     }
 
     func read(_ request: StreamRequest, emit: (RecordBatch) async throws -> Void) async throws {
-        guard let endpoint = Self.endpoints[request.stream.name] else {
+        guard let stream = KlaviyoStream.named(request.stream.name) else {
             throw ConnectorError(code: "unknown_stream", message: "klaviyo has no stream \(request.stream.name)", retryable: false)
         }
-        if let field = endpoint.cursorField {
+        if let field = stream.cursorField {
             let since = request.cursor?.stringValue
                 ?? Timestamps.format(Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400))
             var query = [("filter", "greater-than(\(field),\(since))"), ("sort", field)]
-            if let size = endpoint.pageSize { query.append(("page[size]", String(size))) }
-            try await readPages(from: http.url(endpoint.path, query: query), cursorField: field, cursor: since, emit: emit)
-        } else if endpoint.channels.isEmpty {
-            try await readPages(from: http.url(endpoint.path), cursorField: nil, cursor: nil, emit: emit)
+            if let size = stream.pageSize { query.append(("page[size]", String(size))) }
+            try await readPages(from: http.url(stream.path, query: query), cursorField: field, cursor: since, emit: emit)
+        } else if stream.channels.isEmpty {
+            try await readPages(from: http.url(stream.path), cursorField: nil, cursor: nil, emit: emit)
         } else {
-            for channel in endpoint.channels {
+            for channel in stream.channels {
                 var query = [("filter", "equals(messages.channel,'\(channel)')")]
-                if let size = endpoint.pageSize { query.append(("page[size]", String(size))) }
-                try await readPages(from: http.url(endpoint.path, query: query), cursorField: nil, cursor: nil, emit: emit)
+                if let size = stream.pageSize { query.append(("page[size]", String(size))) }
+                try await readPages(from: http.url(stream.path, query: query), cursorField: nil, cursor: nil, emit: emit)
             }
         }
     }
@@ -77,7 +57,8 @@ struct KlaviyoConnector: Connector {
         while let url = next {
             let page = try await http.getJSON(url)
             guard let items = page["data"]?.arrayValue else {
-                throw ConnectorError(code: "malformed_response", message: "\(ProviderHTTP.path(of: url)) answered without a data array", retryable: true)
+                throw ConnectorError(
+                    code: "malformed_response", message: "\(ProviderHTTP.path(of: url)) answered without a data array", retryable: true)
             }
             var records: [SourceRecord] = []
             records.reserveCapacity(items.count)

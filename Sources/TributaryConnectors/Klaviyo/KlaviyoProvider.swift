@@ -1,23 +1,13 @@
 /// Klaviyo's JSON:API (`https://a.klaviyo.com/api`), with a private API key or OAuth.
-public enum KlaviyoProvider {
+public enum KlaviyoProvider: Provider {
     public static let baseURL = "https://a.klaviyo.com"
 
     public static let descriptor = ProviderDescriptor(
         id: "klaviyo",
         name: "Klaviyo",
         authTypes: [.apiKey, .oauth2],
-        streams: [
-            StreamDescriptor(name: "profiles", syncMode: .incremental, primaryKey: ["id"], cursorField: "updated"),
-            StreamDescriptor(name: "events", syncMode: .incremental, primaryKey: ["id"], cursorField: "datetime"),
-            StreamDescriptor(name: "metrics", syncMode: .fullRefresh, primaryKey: ["id"], cursorField: nil),
-            StreamDescriptor(name: "lists", syncMode: .incremental, primaryKey: ["id"], cursorField: "updated"),
-            StreamDescriptor(name: "segments", syncMode: .incremental, primaryKey: ["id"], cursorField: "updated"),
-            StreamDescriptor(name: "flows", syncMode: .incremental, primaryKey: ["id"], cursorField: "updated"),
-            StreamDescriptor(name: "templates", syncMode: .incremental, primaryKey: ["id"], cursorField: "updated"),
-            StreamDescriptor(name: "campaigns", syncMode: .fullRefresh, primaryKey: ["id"], cursorField: nil),
-        ],
+        streams: KlaviyoStream.all.map(\.descriptor),
         configSchema: ProviderDescriptor.httpConfigSchema(defaultBaseURL: baseURL),
-        defaultBaseURL: baseURL,
         oauth: OAuthSpec(
             authorizeURL: "https://www.klaviyo.com/oauth/authorize",
             tokenURL: "https://a.klaviyo.com/oauth/token",
@@ -27,4 +17,8 @@ public enum KlaviyoProvider {
                 "profiles:read", "segments:read", "templates:read",
             ])
     )
+
+    public static func connector(context: ConnectorContext) throws -> any Connector {
+        try KlaviyoConnector(context: context)
+    }
 }
