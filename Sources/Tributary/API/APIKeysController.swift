@@ -6,11 +6,8 @@ struct APIKeysController {
     let store: Store
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.post(use: create)
-        routes.get(use: list)
-        routes.delete(":key_id", use: revoke)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .post(use: create).get(use: list).delete(":key_id", use: revoke)
     }
 
     struct CreateBody: Decodable {

@@ -7,9 +7,8 @@ struct ActivityController {
     let store: Store
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.get(use: list)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .get(use: list)
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<ListBody<ActivityEntry>> {

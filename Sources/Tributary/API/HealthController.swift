@@ -8,11 +8,8 @@ struct HealthController {
     let registry: PrometheusCollectorRegistry
 
     var endpoints: RouteCollection<AppRequestContext> {
-        let routes = RouteCollection(context: AppRequestContext.self)
-        routes.get("healthz", use: healthz)
-        routes.get("readyz", use: readyz)
-        routes.get("metrics", use: metrics)
-        return routes
+        RouteCollection(context: AppRequestContext.self)
+            .get("healthz", use: healthz).get("readyz", use: readyz).get("metrics", use: metrics)
     }
 
     struct Status: Encodable, Sendable {

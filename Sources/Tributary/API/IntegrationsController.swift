@@ -10,14 +10,10 @@ struct IntegrationsController {
     let maxAttempts: Int
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.post(use: create)
-        routes.get(use: list)
-        routes.get(":integration_id", use: show)
-        routes.patch(":integration_id", use: update)
-        routes.delete(":integration_id", use: delete)
-        routes.put(":integration_id/credential", use: putCredential)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .post(use: create).get(use: list).get(":integration_id", use: show)
+            .patch(":integration_id", use: update).delete(":integration_id", use: delete)
+            .put(":integration_id/credential", use: putCredential)
     }
 
     struct CredentialBody: Decodable {

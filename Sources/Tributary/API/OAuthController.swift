@@ -10,17 +10,15 @@ struct OAuthController {
 
     /// Routes behind the bearer token.
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.put("providers/:provider_id/oauth-app", use: putApp)
-        routes.post("tenants/:tenant_id/integrations/:integration_id/oauth/authorize", use: authorize)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .put("providers/:provider_id/oauth-app", use: putApp)
+            .post("tenants/:tenant_id/integrations/:integration_id/oauth/authorize", use: authorize)
     }
 
     /// The callback carries no bearer token: its single-use state is the capability.
     var callback: RouteCollection<AppRequestContext> {
-        let routes = RouteCollection(context: AppRequestContext.self)
-        routes.get("v1/oauth/callback", use: complete)
-        return routes
+        RouteCollection(context: AppRequestContext.self)
+            .get("v1/oauth/callback", use: complete)
     }
 
     /// Named as the snake_case wire names decode (`client_id` → `clientId`).

@@ -6,9 +6,8 @@ struct ProvidersController {
     let catalog: ProviderCatalog
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.get(use: list)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .get(use: list)
     }
 
     struct Body: Encodable, Sendable {

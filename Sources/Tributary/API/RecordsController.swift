@@ -11,9 +11,8 @@ struct RecordsController {
     let pageBytes: Int
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.get("records", use: list)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .get("records", use: list)
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> Response {

@@ -10,15 +10,10 @@ struct SyncsController {
     let maxAttempts: Int
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.post("syncs", use: start)
-        routes.get("syncs", use: list)
-        routes.get("syncs/:run_id", use: show)
-        routes.post("syncs/:run_id/cancel", use: cancel)
-        routes.post("check", use: check)
-        routes.get("state", use: state)
-        routes.delete("state", use: resetState)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .post("syncs", use: start).get("syncs", use: list).get("syncs/:run_id", use: show)
+            .post("syncs/:run_id/cancel", use: cancel).post("check", use: check).get("state", use: state)
+            .delete("state", use: resetState)
     }
 
     struct StartBody: Decodable {

@@ -6,13 +6,9 @@ struct TenantsController {
     let store: Store
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.post(use: create)
-        routes.get(use: list)
-        routes.get(":tenant_id", use: show)
-        routes.patch(":tenant_id", use: update)
-        routes.delete(":tenant_id", use: delete)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .post(use: create).get(use: list).get(":tenant_id", use: show).patch(":tenant_id", use: update)
+            .delete(":tenant_id", use: delete)
     }
 
     struct CreateBody: Decodable {

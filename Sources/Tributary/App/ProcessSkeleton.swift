@@ -31,8 +31,9 @@ struct ProcessSkeleton: Sendable {
         self.worker =
             runWorker
             ? Worker(
-                store: services.store, settings: config.worker, childEnvironment: config.childEnvironment, startup: startup,
-                logger: logger)
+                supervisor: Supervisor(
+                    store: services.store, settings: config.worker, childEnvironment: config.childEnvironment, logger: logger),
+                startup: startup)
             : nil
     }
 

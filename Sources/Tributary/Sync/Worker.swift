@@ -3,17 +3,17 @@ import ServiceLifecycle
 
 /// The scheduler and the sync supervisor: `tributary worker`, or inside `serve --worker`.
 struct Worker: Service {
-    let store: Store
-    let settings: WorkerSettings
-    let childEnvironment: [String: String]
+    let supervisor: Supervisor
     /// Migrations and the key check: no run is claimed before the schema is there.
     let startup: Startup
-    let logger: Logger
+
+    private var store: Store { supervisor.store }
+    private var settings: WorkerSettings { supervisor.settings }
+    private var logger: Logger { supervisor.logger }
 
     func run() async throws {
         try await startup.ready()
         logger.info("worker started", metadata: ["concurrency": "\(settings.concurrency)"])
-        let supervisor = Supervisor(store: store, settings: settings, childEnvironment: childEnvironment, logger: logger)
         await withDiscardingTaskGroup { group in
             group.addTask { await scheduleLoop() }
             group.addTask { await supervisor.run() }
