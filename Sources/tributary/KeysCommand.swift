@@ -3,11 +3,15 @@ import Tributary
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "keys", abstract: "Manage the encryption keys of stored secrets.", subcommands: [Rotate.self])
+        commandName: "keys",
+        abstract: "Manage the encryption keys of stored secrets.",
+        subcommands: [Rotate.self]
+    )
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-encrypt every secret under the first key of TRIBUTARY_ENCRYPTION_KEYS (idempotent, safe to rerun).")
+            abstract: "Re-encrypt every secret under the first key of TRIBUTARY_ENCRYPTION_KEYS (idempotent, safe to rerun)."
+        )
 
         func run() async throws {
             let (config, logger) = try loadEnvironment(requireAdminToken: false)

@@ -3,7 +3,9 @@ import Tributary
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "migrate", abstract: "Apply pending database migrations, then exit.")
+        commandName: "migrate",
+        abstract: "Apply pending database migrations, then exit."
+    )
 
     func run() async throws {
         let (config, logger) = try loadEnvironment(requireAdminToken: false, requireKeys: false)

@@ -5,7 +5,8 @@ import Tributary
 struct RunTaskCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run-task",
-        abstract: "Run one sync run in this process (the supervisor starts these; by hand it claims a queued run).")
+        abstract: "Run one sync run in this process (the supervisor starts these; by hand it claims a queued run)."
+    )
 
     @Argument(help: "The run's id.")
     var runID: String

@@ -4,7 +4,9 @@ import Tributary
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Serve the admin API (and, with --worker, run the worker in-process).")
+        commandName: "serve",
+        abstract: "Serve the admin API (and, with --worker, run the worker in-process)."
+    )
 
     @Flag(help: "Also run the scheduler and sync supervisor in this process.")
     var worker = false

@@ -3,7 +3,9 @@ import Tributary
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "worker", abstract: "Run the scheduler and sync supervisor without the API.")
+        commandName: "worker",
+        abstract: "Run the scheduler and sync supervisor without the API."
+    )
 
     func run() async throws {
         let (config, logger) = try loadEnvironment(requireAdminToken: false)

@@ -68,7 +68,9 @@ public actor FakeJSONAPI {
             let start = Int(query["cursor"].map(String.init) ?? query["start"].map(String.init) ?? "0") ?? 0
             let slice = page(start, pageSize)
             let more = start + pageSize < selected.count
-            var nextQuery = query.filter { $0.key != "start" && $0.key != "cursor" }.map { "\($0.key)=\(String($0.value).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
+            var nextQuery = query.filter { $0.key != "start" && $0.key != "cursor" }.map {
+                "\($0.key)=\(String($0.value).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+            }
             nextQuery.append("start=\(start + pageSize)")
             let next = "http://\(host)/items/\(style)?\(nextQuery.joined(separator: "&"))"
             switch style {

@@ -13,7 +13,10 @@ public actor FakeKeap {
         var fields: [String: JSONValue]
     }
 
-    private enum Failure { case status(Int, retryAfter: Int?), malformed }
+    private enum Failure {
+        case status(Int, retryAfter: Int?)
+        case malformed
+    }
     private struct BadRequest: Error { let message: String }
 
     private enum ContactOrder: String, CaseIterable {
@@ -103,7 +106,8 @@ public actor FakeKeap {
         case .status(let status, let retryAfter):
             // The 429 body is the one Keap users report for throttling; Keap documents its x-keap-product-* quota
             // headers but not Retry-After, so the header appears only when a test asks for it.
-            let body = status == 429
+            let body =
+                status == 429
                 ? #"{"code":"429","message":"Quota Exceeded","status":"Request Throttled","details":null}"#
                 : Self.message("Fake Keap failure \(status)")
             return Self.respond(status, body, retryAfter: retryAfter)
@@ -150,8 +154,14 @@ public actor FakeKeap {
                 ("order_direction", direction), ("email", Self.nonEmpty(query["email"])),
             ]
             return Self.listing(
-                "contacts", items: page.map(Self.contactJSON), total: matching.count, limit: limit, offset: offset,
-                host: request.head.authority, echoed: echoed)
+                "contacts",
+                items: page.map(Self.contactJSON),
+                total: matching.count,
+                limit: limit,
+                offset: offset,
+                host: request.head.authority,
+                echoed: echoed
+            )
         } catch {
             return Self.respond(400, Self.message((error as? BadRequest)?.message ?? "Bad Request"))
         }
@@ -185,8 +195,14 @@ public actor FakeKeap {
                 ("contact_id", contactID.map { String($0) }), ("email", Self.nonEmpty(query["email"])),
             ]
             return Self.listing(
-                "emails", items: page.map(Self.emailJSON), total: matching.count, limit: limit, offset: offset,
-                host: request.head.authority, echoed: echoed)
+                "emails",
+                items: page.map(Self.emailJSON),
+                total: matching.count,
+                limit: limit,
+                offset: offset,
+                host: request.head.authority,
+                echoed: echoed
+            )
         } catch {
             return Self.respond(400, Self.message((error as? BadRequest)?.message ?? "Bad Request"))
         }
@@ -198,7 +214,13 @@ public actor FakeKeap {
     /// limit asked for; `previous` carries the limit asked for. Both are rebuilt from the recognised parameters
     /// (the date strings echoed as sent), so anything else, such as `optional_properties`, is dropped.
     private static func listing(
-        _ key: String, items: [JSONValue], total: Int, limit: Int, offset: Int, host: String?, echoed: [(String, String?)]
+        _ key: String,
+        items: [JSONValue],
+        total: Int,
+        limit: Int,
+        offset: Int,
+        host: String?,
+        echoed: [(String, String?)]
     ) -> Response {
         let base = "http://\(host ?? "127.0.0.1")/crm/rest/v1/\(key)"
         let nextPage: [(String, String?)] = [("limit", String(items.count)), ("offset", String(offset + limit))]
@@ -433,13 +455,17 @@ public actor FakeKeap {
 
     /// An authenticated request to a path Keap does not serve gets its HTML "Page Not Found" page, not JSON.
     fileprivate static func notFoundPage() -> Response {
-        let html = "<html><head><title>Keap - Page Not Found</title></head><body><p>We're sorry to say this, but the page "
+        let html =
+            "<html><head><title>Keap - Page Not Found</title></head><body><p>We're sorry to say this, but the page "
             + "you're looking for can't be found.</p></body></html>"
         return respond(404, html, contentType: "text/html;charset=UTF-8")
     }
 
     private static func respond(
-        _ status: Int, _ body: String, contentType: String = "application/json;charset=UTF-8", retryAfter: Int? = nil
+        _ status: Int,
+        _ body: String,
+        contentType: String = "application/json;charset=UTF-8",
+        retryAfter: Int? = nil
     ) -> Response {
         var headers: HTTPFields = [.contentType: contentType]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }

@@ -78,8 +78,10 @@ public actor FakeKlaviyo {
         if pendingMalformed > 0 {
             pendingMalformed -= 1
             return Response(
-                status: .ok, headers: [.contentType: Self.jsonAPI],
-                body: .init(byteBuffer: ByteBuffer(string: #"{"data":[{"type":"profile","id":"01"#)))
+                status: .ok,
+                headers: [.contentType: Self.jsonAPI],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"data":[{"type":"profile","id":"01"#))
+            )
         }
 
         // Routing comes first, as in Klaviyo's URL resolver: an unknown path is 404 whatever the credentials.
@@ -90,18 +92,27 @@ public actor FakeKlaviyo {
         if let denied = authenticate(request) { return denied }
         guard let rawRevision = request.headers.first(where: { $0.name.canonicalName == "revision" })?.value else {
             return Self.error(
-                400, code: "invalid", title: "Invalid input.",
-                detail: "Missing revision header. Every request needs a `revision` header with a date, e.g. revision: 2024-10-15.")
+                400,
+                code: "invalid",
+                title: "Invalid input.",
+                detail: "Missing revision header. Every request needs a `revision` header with a date, e.g. revision: 2024-10-15."
+            )
         }
         guard let revision = Self.revisionDate(rawRevision) else {
             return Self.error(
-                400, code: "invalid", title: "Invalid input.",
-                detail: "Invalid revision header '\(rawRevision)'; expected the format YYYY-MM-DD[.suffix].")
+                400,
+                code: "invalid",
+                title: "Invalid input.",
+                detail: "Invalid revision header '\(rawRevision)'; expected the format YYYY-MM-DD[.suffix]."
+            )
         }
         guard request.method == .get else {
             return Self.error(
-                405, code: "method_not_allowed", title: "Method not allowed.",
-                detail: "Method \"\(request.method.rawValue)\" not allowed.")
+                405,
+                code: "method_not_allowed",
+                title: "Method not allowed.",
+                detail: "Method \"\(request.method.rawValue)\" not allowed."
+            )
         }
         let base = "http://\(request.head.authority ?? "127.0.0.1")"
         if parts.count == 3 {
@@ -118,18 +129,27 @@ public actor FakeKlaviyo {
         if header.hasPrefix("Klaviyo-API-Key ") {
             if header.dropFirst("Klaviyo-API-Key ".count).trimmingCharacters(in: .whitespaces) == apiKey { return nil }
             return Self.error(
-                401, code: "not_authenticated", title: "Incorrect authentication credentials.",
-                detail: "Missing or invalid private key.")
+                401,
+                code: "not_authenticated",
+                title: "Incorrect authentication credentials.",
+                detail: "Missing or invalid private key."
+            )
         }
         if header.lowercased().hasPrefix("bearer ") {
             if bearers.contains(header.dropFirst("Bearer ".count).trimmingCharacters(in: .whitespaces)) { return nil }
             return Self.error(
-                401, code: "not_authenticated", title: "Incorrect authentication credentials.",
-                detail: "Invalid or expired access token.")
+                401,
+                code: "not_authenticated",
+                title: "Incorrect authentication credentials.",
+                detail: "Invalid or expired access token."
+            )
         }
         return Self.error(
-            401, code: "not_authenticated", title: "Authentication credentials were not provided.",
-            detail: "Missing or invalid authorization scheme. Please use Klaviyo-API-Key.")
+            401,
+            code: "not_authenticated",
+            title: "Authentication credentials were not provided.",
+            detail: "Missing or invalid authorization scheme. Please use Klaviyo-API-Key."
+        )
     }
 
     private func list(_ endpoint: Endpoint, request: Request, revision: String, base: String) -> Response {
@@ -161,7 +181,9 @@ public actor FakeKlaviyo {
                     guard operators.contains(condition.op) else {
                         return Self.invalid(
                             "'\(condition.op)' is not a valid operator for field '\(condition.field)'. Allowed: "
-                                + operators.sorted().joined(separator: ", ") + ".", parameter: "filter")
+                                + operators.sorted().joined(separator: ", ") + ".",
+                            parameter: "filter"
+                        )
                     }
                     guard Self.parseDate(condition.value) != nil else {
                         return Self.invalid("'\(condition.value)' is not a valid datetime for '\(condition.field)'.", parameter: "filter")
@@ -178,7 +200,9 @@ public actor FakeKlaviyo {
             return Self.invalid(
                 "A channel filter is required to list campaigns. Please provide either: "
                     + "?filter=equals(messages.channel,'email') to list email campaigns, or "
-                    + "?filter=equals(messages.channel,'sms') to list SMS campaigns.", parameter: "filter")
+                    + "?filter=equals(messages.channel,'sms') to list SMS campaigns.",
+                parameter: "filter"
+            )
         }
 
         var sortField: String?
@@ -205,7 +229,8 @@ public actor FakeKlaviyo {
             let carried = params.filter { $0.key != "page[cursor]" } + [QueryItem(key: "page[cursor]", value: Self.encodeCursor(offset + size))]
             next = .string(
                 "\(base)/api/\(endpoint.plural)/?"
-                    + carried.map { "\(Self.percentEncode($0.key))=\(Self.percentEncode($0.value))" }.joined(separator: "&"))
+                    + carried.map { "\(Self.percentEncode($0.key))=\(Self.percentEncode($0.value))" }.joined(separator: "&")
+            )
         }
         let selfLink = base + request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
         return Self.json(
@@ -213,7 +238,8 @@ public actor FakeKlaviyo {
             .object([
                 "data": .array(page.map { Self.item($0, endpoint, base: base) }),
                 "links": .object(["self": .string(selfLink), "next": next, "prev": .null]),
-            ]))
+            ])
+        )
     }
 
     // MARK: - Endpoints
@@ -248,37 +274,75 @@ public actor FakeKlaviyo {
 
     private static let endpoints: [String: Endpoint] = [
         "profiles": Endpoint(
-            plural: "profiles", type: "profile", pageSize: 20, maxPageSize: 100,
+            plural: "profiles",
+            type: "profile",
+            pageSize: 20,
+            maxPageSize: 100,
             dateFilters: ["created": ["greater-than", "less-than"], "updated": ["greater-than", "less-than"]],
-            equalsFields: ["id", "email", "phone_number", "external_id"], sortFields: ["id", "created", "updated", "email"]),
+            equalsFields: ["id", "email", "phone_number", "external_id"],
+            sortFields: ["id", "created", "updated", "email"]
+        ),
         "events": Endpoint(
-            plural: "events", type: "event", pageSize: 200, laterPaging: (since: "2026-01-15", size: 200, max: 1000),
-            dateFilters: ["datetime": range, "timestamp": range], equalsFields: ["metric_id", "profile_id"],
-            sortFields: ["datetime", "timestamp"]),
+            plural: "events",
+            type: "event",
+            pageSize: 200,
+            laterPaging: (since: "2026-01-15", size: 200, max: 1000),
+            dateFilters: ["datetime": range, "timestamp": range],
+            equalsFields: ["metric_id", "profile_id"],
+            sortFields: ["datetime", "timestamp"]
+        ),
         "metrics": Endpoint(
-            plural: "metrics", type: "metric", pageSize: 200, equalsFields: ["integration.name", "integration.category"]),
+            plural: "metrics",
+            type: "metric",
+            pageSize: 200,
+            equalsFields: ["integration.name", "integration.category"]
+        ),
         "lists": Endpoint(
-            plural: "lists", type: "list", pageSize: 10, laterPaging: (since: "2026-04-15", size: 10, max: 10),
-            dateFilters: ["created": ["greater-than"], "updated": ["greater-than"]], equalsFields: ["id", "name"],
-            sortFields: ["created", "id", "name", "updated"]),
+            plural: "lists",
+            type: "list",
+            pageSize: 10,
+            laterPaging: (since: "2026-04-15", size: 10, max: 10),
+            dateFilters: ["created": ["greater-than"], "updated": ["greater-than"]],
+            equalsFields: ["id", "name"],
+            sortFields: ["created", "id", "name", "updated"]
+        ),
         "segments": Endpoint(
-            plural: "segments", type: "segment", pageSize: 10, laterPaging: (since: "2026-07-15", size: 10, max: 10),
-            dateFilters: ["created": ["greater-than"], "updated": ["greater-than"]], equalsFields: ["id", "name"],
-            sortFields: ["created", "id", "name", "updated"]),
+            plural: "segments",
+            type: "segment",
+            pageSize: 10,
+            laterPaging: (since: "2026-07-15", size: 10, max: 10),
+            dateFilters: ["created": ["greater-than"], "updated": ["greater-than"]],
+            equalsFields: ["id", "name"],
+            sortFields: ["created", "id", "name", "updated"]
+        ),
         "flows": Endpoint(
-            plural: "flows", type: "flow", pageSize: 50, maxPageSize: 50,
+            plural: "flows",
+            type: "flow",
+            pageSize: 50,
+            maxPageSize: 50,
             dateFilters: ["created": range.union(["equals"]), "updated": range.union(["equals"])],
             equalsFields: ["name", "status", "archived", "trigger_type"],
-            sortFields: ["created", "id", "name", "status", "trigger_type", "updated"]),
+            sortFields: ["created", "id", "name", "status", "trigger_type", "updated"]
+        ),
         "templates": Endpoint(
-            plural: "templates", type: "template", pageSize: 10, laterPaging: (since: "2026-04-15", size: 10, max: 10),
+            plural: "templates",
+            type: "template",
+            pageSize: 10,
+            laterPaging: (since: "2026-04-15", size: 10, max: 10),
             dateFilters: ["created": range.union(["equals"]), "updated": range.union(["equals"])],
-            equalsFields: ["id", "name"], sortFields: ["created", "id", "name", "updated"]),
+            equalsFields: ["id", "name"],
+            sortFields: ["created", "id", "name", "updated"]
+        ),
         "campaigns": Endpoint(
-            plural: "campaigns", type: "campaign", pageSize: 10, laterPaging: (since: "2026-07-15", size: 100, max: 100),
+            plural: "campaigns",
+            type: "campaign",
+            pageSize: 10,
+            laterPaging: (since: "2026-07-15", size: 100, max: 100),
             dateFilters: ["created_at": range, "updated_at": range, "scheduled_at": range],
             equalsFields: ["messages.channel", "status", "archived", "name"],
-            sortFields: ["created_at", "id", "name", "scheduled_at", "updated_at"], requiresChannel: true),
+            sortFields: ["created_at", "id", "name", "scheduled_at", "updated_at"],
+            requiresChannel: true
+        ),
     ]
 
     // MARK: - Data
@@ -407,10 +471,18 @@ public actor FakeKlaviyo {
                 continue
             }
             switch character {
-            case "'", "\"": quote = character; current.append(character)
-            case "(", "[": depth += 1; current.append(character)
-            case ")", "]": depth -= 1; current.append(character)
-            case "," where depth == 0: parts.append(current); current = ""
+            case "'", "\"":
+                quote = character
+                current.append(character)
+            case "(", "[":
+                depth += 1
+                current.append(character)
+            case ")", "]":
+                depth -= 1
+                current.append(character)
+            case "," where depth == 0:
+                parts.append(current)
+                current = ""
             default: current.append(character)
             }
         }
@@ -450,7 +522,8 @@ public actor FakeKlaviyo {
         guard let query, !query.isEmpty else { return [] }
         return query.split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let key = parts[0], value = parts.count > 1 ? parts[1] : ""
+            let key = parts[0]
+            let value = parts.count > 1 ? parts[1] : ""
             return QueryItem(key: key.removingPercentEncoding ?? key, value: value.removingPercentEncoding ?? value)
         }
     }
@@ -481,11 +554,19 @@ public actor FakeKlaviyo {
         var headers: HTTPFields = [.contentType: jsonAPI]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(
-            status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: String(decoding: data, as: UTF8.self))))
+            status: .init(code: status),
+            headers: headers,
+            body: .init(byteBuffer: ByteBuffer(string: String(decoding: data, as: UTF8.self)))
+        )
     }
 
     private static func error(
-        _ status: Int, code: String, title: String, detail: String, parameter: String? = nil, retryAfter: Int? = nil
+        _ status: Int,
+        code: String,
+        title: String,
+        detail: String,
+        parameter: String? = nil,
+        retryAfter: Int? = nil
     ) -> Response {
         var error: [String: JSONValue] = [
             "id": .string(UUID().uuidString.lowercased()), "status": .number(Double(status)), "code": .string(code),
@@ -506,25 +587,39 @@ public actor FakeKlaviyo {
         case 429:
             let wait = failure.retryAfter ?? 1
             return error(
-                429, code: "throttled", title: "Request was throttled.",
-                detail: "Request was throttled. Expected available in \(wait) seconds.", retryAfter: failure.retryAfter)
+                429,
+                code: "throttled",
+                title: "Request was throttled.",
+                detail: "Request was throttled. Expected available in \(wait) seconds.",
+                retryAfter: failure.retryAfter
+            )
         case 502, 503, 504:
             let phrase = [502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"][failure.status] ?? "Error"
             var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
             if let retryAfter = failure.retryAfter { headers[.retryAfter] = String(retryAfter) }
             return Response(
-                status: .init(code: failure.status, reasonPhrase: phrase), headers: headers,
-                body: .init(byteBuffer: ByteBuffer(string: "\(failure.status) \(phrase)\n")))
+                status: .init(code: failure.status, reasonPhrase: phrase),
+                headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: "\(failure.status) \(phrase)\n"))
+            )
         case 401:
             return error(401, code: "not_authenticated", title: "Incorrect authentication credentials.", detail: "Missing or invalid private key.")
         case 403:
             return error(
-                403, code: "permission_denied", title: "You do not have permission to perform this action.",
-                detail: "You do not have permission to perform this action.", retryAfter: failure.retryAfter)
+                403,
+                code: "permission_denied",
+                title: "You do not have permission to perform this action.",
+                detail: "You do not have permission to perform this action.",
+                retryAfter: failure.retryAfter
+            )
         default:
             return error(
-                failure.status, code: "error", title: "A server error occurred.", detail: "A server error occurred.",
-                retryAfter: failure.retryAfter)
+                failure.status,
+                code: "error",
+                title: "A server error occurred.",
+                detail: "A server error occurred.",
+                retryAfter: failure.retryAfter
+            )
         }
     }
 }

@@ -22,7 +22,12 @@ public actor FakeOAuthProvider {
     private var liveRefreshTokens: Set<String> = []
     private var accessTokens: [String: Date] = [:]
 
-    public init(clientID: String = "client-123", clientSecret: String = "s3cr3t-client", clientAuthentication: String = "basic", accessTokenLifetime: Int = 3600) {
+    public init(
+        clientID: String = "client-123",
+        clientSecret: String = "s3cr3t-client",
+        clientAuthentication: String = "basic",
+        accessTokenLifetime: Int = 3600
+    ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.clientAuthentication = clientAuthentication
@@ -117,7 +122,8 @@ public actor FakeOAuthProvider {
         liveRefreshTokens.insert(refresh)
         issuedAccessTokens.append(access)
         issuedRefreshTokens.append(refresh)
-        let json = #"{"access_token":"\#(access)","refresh_token":"\#(refresh)","token_type":"Bearer","expires_in":\#(accessTokenLifetime),"scope":"read"}"#
+        let json =
+            #"{"access_token":"\#(access)","refresh_token":"\#(refresh)","token_type":"Bearer","expires_in":\#(accessTokenLifetime),"scope":"read"}"#
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 
@@ -128,8 +134,10 @@ public actor FakeOAuthProvider {
 
     static func error(_ status: Int, _ code: String) -> Response {
         Response(
-            status: .init(code: status), headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(string: #"{"error":"\#(code)","error_description":"fake provider says \#(code)"}"#)))
+            status: .init(code: status),
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: #"{"error":"\#(code)","error_description":"fake provider says \#(code)"}"#))
+        )
     }
 
     static func parseForm(_ body: String) -> [String: String] {

@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// Runs `router` on 127.0.0.1 at a free port for the length of `body`, then shuts it down.
 public func withFakeServer<Result: Sendable>(
-    _ router: Router<BasicRequestContext>, _ body: @Sendable (_ port: Int) async throws -> Result
+    _ router: Router<BasicRequestContext>,
+    _ body: @Sendable (_ port: Int) async throws -> Result
 ) async throws -> Result {
     var logger = Logger(label: "fake-provider")
     logger.logLevel = .warning
@@ -16,7 +17,8 @@ public func withFakeServer<Result: Sendable>(
             continuation.yield(channel.localAddress?.port ?? 0)
             continuation.finish()
         },
-        logger: logger)
+        logger: logger
+    )
     let serviceGroup = ServiceGroup(services: [app], logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await serviceGroup.run() }

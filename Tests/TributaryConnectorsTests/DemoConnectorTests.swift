@@ -52,7 +52,8 @@ struct DemoConnectorTests {
         #expect(count == 50)
         await #expect(throws: ConnectorError.self) {
             try await connector(["records_per_run": 30, "batch_size": 10, "fail_on_run": 1]).read(
-                StreamRequest(stream: stream, cursor: nil, historicalSyncDays: 90)) { _ in }
+                StreamRequest(stream: stream, cursor: nil, historicalSyncDays: 90)
+            ) { _ in }
         }
     }
 }

@@ -88,8 +88,10 @@ import Testing
         ]
         #expect(faults(["base_url": "x", "auth": ["key": "12345678"]], schema).isEmpty)
         #expect(faults([:], schema) == ["config.auth is required", "config.base_url is required"])
-        #expect(faults(["base_url": 1, "auth": ["key": "short"]], schema)
-            == ["config.auth.key must be at least 8 characters", "config.base_url must be a string"])
+        #expect(
+            faults(["base_url": 1, "auth": ["key": "short"]], schema)
+                == ["config.auth.key must be at least 8 characters", "config.base_url must be a string"]
+        )
         #expect(faults(["base_url": "x", "auth": [:]], schema) == ["config.auth.key is required"])
     }
 
@@ -101,8 +103,10 @@ import Testing
     @Test func additionalPropertiesFalse() {
         let schema: JSONValue = ["properties": ["name": ["type": "string"]], "additionalProperties": false]
         #expect(faults(["name": "n"], schema).isEmpty)
-        #expect(faults(["name": "n", "nmae": "n", "extra": 1], schema)
-            == ["config.extra is not allowed", "config.nmae is not allowed"])
+        #expect(
+            faults(["name": "n", "nmae": "n", "extra": 1], schema)
+                == ["config.extra is not allowed", "config.nmae is not allowed"]
+        )
     }
 
     @Test func additionalPropertiesSchema() {
@@ -129,11 +133,13 @@ import Testing
             ],
         ]
         #expect(faults(["streams": [["path": "/a"], ["path": "/b"]]], schema).isEmpty)
-        #expect(faults(["streams": [["path": "/a"], [:], ["path": "b"], 7]], schema) == [
-            "config.streams[1].path is required",
-            "config.streams[2].path must match pattern ^/",
-            "config.streams[3] must be an object",
-        ])
+        #expect(
+            faults(["streams": [["path": "/a"], [:], ["path": "b"], 7]], schema) == [
+                "config.streams[1].path is required",
+                "config.streams[2].path must match pattern ^/",
+                "config.streams[3] must be an object",
+            ]
+        )
         #expect(faults([1, "x"], ["items": ["type": "integer"]]) == ["config[1] must be an integer"])
         #expect(faults([1], ["items": false]) == ["config[0] is not allowed"])
     }
@@ -267,26 +273,36 @@ import Testing
     }
 
     @Test func oneOfReportsTheDiscriminatedBranch() {
-        #expect(faults(["auth": ["type": "oauth2", "client_id": "a"]], Self.authSchema)
-            == ["config.auth.client_secret is required"])
-        #expect(faults(["auth": ["type": "api_key", "key": "", "scope": "x"]], Self.authSchema)
-            == ["config.auth.key must be at least 1 character", "config.auth.scope is not allowed"])
+        #expect(
+            faults(["auth": ["type": "oauth2", "client_id": "a"]], Self.authSchema)
+                == ["config.auth.client_secret is required"]
+        )
+        #expect(
+            faults(["auth": ["type": "api_key", "key": "", "scope": "x"]], Self.authSchema)
+                == ["config.auth.key must be at least 1 character", "config.auth.scope is not allowed"]
+        )
     }
 
     @Test func oneOfWithoutDiscriminatorMatchesNone() {
-        #expect(faults(["auth": ["type": "basic", "user": "u"]], Self.authSchema)
-            == ["config.auth matches none of the allowed shapes"])
+        #expect(
+            faults(["auth": ["type": "basic", "user": "u"]], Self.authSchema)
+                == ["config.auth matches none of the allowed shapes"]
+        )
         #expect(faults(["auth": "k"], Self.authSchema) == ["config.auth matches none of the allowed shapes"])
-        #expect(faults(true, ["oneOf": [["type": "string"], ["type": "integer"]]])
-            == ["config matches none of the allowed shapes"])
+        #expect(
+            faults(true, ["oneOf": [["type": "string"], ["type": "integer"]]])
+                == ["config matches none of the allowed shapes"]
+        )
     }
 
     @Test func discriminatorIgnoresBranchesWhoseTagDisagrees() {
         // Both branches share an enum field; only the `kind` tag should choose.
-        let schema: JSONValue = ["oneOf": [
-            ["properties": ["kind": ["const": "a"], "region": ["enum": ["us", "eu"]], "x": ["type": "string"]], "required": ["x"]],
-            ["properties": ["kind": ["const": "b"], "region": ["enum": ["us", "eu"]], "y": ["type": "string"]], "required": ["y"]],
-        ]]
+        let schema: JSONValue = [
+            "oneOf": [
+                ["properties": ["kind": ["const": "a"], "region": ["enum": ["us", "eu"]], "x": ["type": "string"]], "required": ["x"]],
+                ["properties": ["kind": ["const": "b"], "region": ["enum": ["us", "eu"]], "y": ["type": "string"]], "required": ["y"]],
+            ]
+        ]
         #expect(faults(["kind": "b", "region": "us"], schema) == ["config.y is required"])
     }
 
@@ -306,10 +322,12 @@ import Testing
     }
 
     @Test func allOfCollectsEveryBranchOnce() {
-        let schema: JSONValue = ["allOf": [
-            ["type": "object", "required": ["a"]],
-            ["type": "object", "required": ["a", "b"]],
-        ]]
+        let schema: JSONValue = [
+            "allOf": [
+                ["type": "object", "required": ["a"]],
+                ["type": "object", "required": ["a", "b"]],
+            ]
+        ]
         #expect(faults(["a": 1, "b": 2], schema).isEmpty)
         #expect(faults([:], schema) == ["config.a is required", "config.b is required"])
         #expect(faults(1, schema) == ["config must be an object"])
@@ -340,25 +358,31 @@ import Testing
             ],
         ]
         #expect(faults(["every": 60, "windows": [30, 1440]], schema).isEmpty)
-        #expect(faults(["every": 10, "windows": [30, "x", 2000]], schema) == [
-            "config.every must be at least 30",
-            "config.windows[1] must be an integer",
-            "config.windows[2] must be at most 1440",
-        ])
+        #expect(
+            faults(["every": 10, "windows": [30, "x", 2000]], schema) == [
+                "config.every must be at least 30",
+                "config.windows[1] must be an integer",
+                "config.windows[2] must be at most 1440",
+            ]
+        )
     }
 
     @Test func recursiveRefs() {
         let tree: JSONValue = [
-            "$defs": ["node": [
-                "type": "object",
-                "required": ["name"],
-                "properties": ["name": ["type": "string"], "children": ["type": "array", "items": ["$ref": "#/$defs/node"]]],
-            ]],
+            "$defs": [
+                "node": [
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": ["name": ["type": "string"], "children": ["type": "array", "items": ["$ref": "#/$defs/node"]]],
+                ]
+            ],
             "$ref": "#/$defs/node",
         ]
         #expect(faults(["name": "a", "children": [["name": "b", "children": [["name": "c"]]]]], tree).isEmpty)
-        #expect(faults(["name": "a", "children": [["name": "b", "children": [["name": 3]]]]], tree)
-            == ["config.children[0].children[0].name must be a string"])
+        #expect(
+            faults(["name": "a", "children": [["name": "b", "children": [["name": 3]]]]], tree)
+                == ["config.children[0].children[0].name must be a string"]
+        )
     }
 
     @Test func refCyclesAndDanglingRefsConstrainNothing() {
@@ -373,8 +397,10 @@ import Testing
 
     @Test func rootPath() {
         #expect(JSONSchema.validate(1, against: ["type": "string"]) == [SchemaViolation(path: "", message: "must be a string")])
-        #expect(JSONSchema.validate(1, against: ["type": "string"], at: "config")
-            == [SchemaViolation(path: "config", message: "must be a string")])
+        #expect(
+            JSONSchema.validate(1, against: ["type": "string"], at: "config")
+                == [SchemaViolation(path: "config", message: "must be a string")]
+        )
         #expect(JSONSchema.validate(["a": 1], against: ["properties": ["a": ["type": "string"]]]).map(\.path) == ["a"])
         #expect(JSONSchema.validate([1], against: ["items": ["type": "string"]]).map(\.path) == ["[0]"])
     }
@@ -383,11 +409,15 @@ import Testing
         var properties: [String: JSONValue] = [:]
         for name in ["zeta", "alpha", "mid", "beta", "omega"] { properties[name] = ["type": "string"] }
         let schema: JSONValue = ["properties": .object(properties), "required": ["zeta", "alpha", "mid", "beta", "omega"]]
-        let expected = ["config.alpha is required", "config.beta is required", "config.mid is required",
-                        "config.omega is required", "config.zeta is required"]
+        let expected = [
+            "config.alpha is required", "config.beta is required", "config.mid is required",
+            "config.omega is required", "config.zeta is required",
+        ]
         for _ in 0..<5 { #expect(faults([:], schema) == expected) }
-        #expect(faults(["b": [1, "x", 2, "y"], "a": 1], ["properties": ["a": ["type": "string"], "b": ["items": ["type": "string"]]]])
-            == ["config.a must be a string", "config.b[0] must be a string", "config.b[2] must be a string"])
+        #expect(
+            faults(["b": [1, "x", 2, "y"], "a": 1], ["properties": ["a": ["type": "string"], "b": ["items": ["type": "string"]]]])
+                == ["config.a must be a string", "config.b[0] must be a string", "config.b[2] must be a string"]
+        )
     }
 
     @Test func booleanSchemas() {
@@ -411,10 +441,14 @@ import Testing
     ]
 
     @Test func defaultsFillOnlyAbsentProperties() {
-        #expect(JSONSchema.applyingDefaults([:], schema: Self.demoSchema)
-            == ["records_per_run": 100, "spike_multiplier": 1, "seed": 1])
-        #expect(JSONSchema.applyingDefaults(["seed": 7, "label": nil], schema: Self.demoSchema)
-            == ["records_per_run": 100, "spike_multiplier": 1, "seed": 7, "label": nil])
+        #expect(
+            JSONSchema.applyingDefaults([:], schema: Self.demoSchema)
+                == ["records_per_run": 100, "spike_multiplier": 1, "seed": 1]
+        )
+        #expect(
+            JSONSchema.applyingDefaults(["seed": 7, "label": nil], schema: Self.demoSchema)
+                == ["records_per_run": 100, "spike_multiplier": 1, "seed": 7, "label": nil]
+        )
         #expect(JSONSchema.validate(JSONSchema.applyingDefaults([:], schema: Self.demoSchema), against: Self.demoSchema).isEmpty)
     }
 
@@ -426,10 +460,12 @@ import Testing
 
     @Test func defaultsRecurseIntoObjectsArraysAndRefs() {
         let schema: JSONValue = [
-            "$defs": ["retry": [
-                "type": "object",
-                "properties": ["attempts": ["type": "integer", "default": 3], "backoff": ["default": "exponential"]],
-            ]],
+            "$defs": [
+                "retry": [
+                    "type": "object",
+                    "properties": ["attempts": ["type": "integer", "default": 3], "backoff": ["default": "exponential"]],
+                ]
+            ],
             "properties": [
                 "http": [
                     "type": "object",
@@ -440,23 +476,31 @@ import Testing
                 "no_default": ["type": "object", "properties": ["x": ["default": 1]]],
             ],
         ]
-        #expect(JSONSchema.applyingDefaults([:], schema: schema) == [
-            "http": ["timeout": 30, "retry": ["attempts": 3, "backoff": "exponential"]],
-        ])
-        #expect(JSONSchema.applyingDefaults(
-            ["http": ["timeout": 5, "retry": ["attempts": 0]], "streams": [["name": "a"], ["enabled": false]]],
-            schema: schema
-        ) == [
-            "http": ["timeout": 5, "retry": ["attempts": 0, "backoff": "exponential"]],
-            "streams": [["name": "a", "enabled": true], ["enabled": false]],
-        ])
+        #expect(
+            JSONSchema.applyingDefaults([:], schema: schema) == [
+                "http": ["timeout": 30, "retry": ["attempts": 3, "backoff": "exponential"]]
+            ]
+        )
+        #expect(
+            JSONSchema.applyingDefaults(
+                ["http": ["timeout": 5, "retry": ["attempts": 0]], "streams": [["name": "a"], ["enabled": false]]],
+                schema: schema
+            ) == [
+                "http": ["timeout": 5, "retry": ["attempts": 0, "backoff": "exponential"]],
+                "streams": [["name": "a", "enabled": true], ["enabled": false]],
+            ]
+        )
     }
 
     @Test func defaultsFollowTheDiscriminatedBranch() {
-        #expect(JSONSchema.applyingDefaults(["auth": ["type": "oauth2", "client_id": "a"]], schema: Self.authSchema)
-            == ["auth": ["type": "oauth2", "client_id": "a", "scopes": ["read"]]])
-        #expect(JSONSchema.applyingDefaults(["auth": ["type": "api_key", "key": "k"]], schema: Self.authSchema)
-            == ["auth": ["type": "api_key", "key": "k"]])
+        #expect(
+            JSONSchema.applyingDefaults(["auth": ["type": "oauth2", "client_id": "a"]], schema: Self.authSchema)
+                == ["auth": ["type": "oauth2", "client_id": "a", "scopes": ["read"]]]
+        )
+        #expect(
+            JSONSchema.applyingDefaults(["auth": ["type": "api_key", "key": "k"]], schema: Self.authSchema)
+                == ["auth": ["type": "api_key", "key": "k"]]
+        )
     }
 
     @Test func defaultFromARefTarget() {
@@ -493,13 +537,15 @@ import Testing
             "base_url": "ftp://acme.io", "contact": "nobody", "poll_minutes": 10.5,
             "streams": [["path": "/ok"], ["path": "Bad"]], "colour": "red",
         ]
-        #expect(faults(bad, schema) == [
-            "config.base_url must be an http or https URL",
-            "config.colour is not allowed",
-            "config.contact must be an email address",
-            "config.poll_minutes must be an integer",
-            "config.streams[1].path must match pattern ^/[a-z/]+$",
-        ])
+        #expect(
+            faults(bad, schema) == [
+                "config.base_url must be an http or https URL",
+                "config.colour is not allowed",
+                "config.contact must be an email address",
+                "config.poll_minutes must be an integer",
+                "config.streams[1].path must match pattern ^/[a-z/]+$",
+            ]
+        )
         #expect(faults(["base_url": "https://a.io", "streams": []], schema) == ["config.streams must have at least 1 item"])
     }
 }

@@ -10,7 +10,8 @@ struct KeapConnectorTests {
 
     static func connector(port: Int, credential: ConnectorCredential = .apiKey(key)) throws -> KeapConnector {
         var connector = try KeapConnector(
-            context: testContext(["base_url": .string("http://127.0.0.1:\(port)/crm/rest"), "historical_sync_days": 30], credential: credential))
+            context: testContext(["base_url": .string("http://127.0.0.1:\(port)/crm/rest"), "historical_sync_days": 30], credential: credential)
+        )
         connector.http.retryBase = .milliseconds(20)
         return connector
     }
@@ -23,7 +24,11 @@ struct KeapConnectorTests {
     static func seedContacts(_ fake: FakeKeap) async {
         let now = Date()
         for id in 1...2500 {
-            await fake.addContact(id: id, lastUpdated: now.addingTimeInterval(-Double(2500 - id / 3 * 3) * 300), fields: ["given_name": .string("C\(id)")])
+            await fake.addContact(
+                id: id,
+                lastUpdated: now.addingTimeInterval(-Double(2500 - id / 3 * 3) * 300),
+                fields: ["given_name": .string("C\(id)")]
+            )
         }
         for id in 9001...9003 {
             await fake.addContact(id: id, lastUpdated: now.addingTimeInterval(-90 * 86400))
@@ -59,7 +64,9 @@ struct KeapConnectorTests {
             // The first page was stored with its checkpoint; the second page was not.
             let stored = await Set(crashed.records.prefix(1000).map(\.id))
             let resumed = Collected()
-            try await Self.connector(port: port).read(Self.stream("contacts", cursor: await crashed.checkpoints.first ?? nil)) { await resumed.add($0) }
+            try await Self.connector(port: port).read(Self.stream("contacts", cursor: await crashed.checkpoints.first ?? nil)) {
+                await resumed.add($0)
+            }
             #expect(stored.union(await resumed.ids) == Set((1...2500).map(String.init)))
             let cursor = await resumed.lastCheckpoint
 
@@ -82,14 +89,20 @@ struct KeapConnectorTests {
         }
         try await withFakeServer(fake.router) { port in
             let collected = Collected()
-            try await Self.connector(port: port).read(Self.stream("emails", cursor: ["day": .string(Timestamps.day(today.addingTimeInterval(-4 * 86400)))])) {
+            try await Self.connector(port: port).read(
+                Self.stream("emails", cursor: ["day": .string(Timestamps.day(today.addingTimeInterval(-4 * 86400)))])
+            ) {
                 await collected.add($0)
             }
             #expect(Set(await collected.ids) == ["1", "2", "3", "4"])
             #expect(await collected.lastCheckpoint == ["day": .string(Timestamps.day(today))])
             let dayCheckpoints = await collected.checkpoints.compactMap { $0 }
             #expect(dayCheckpoints.count == 4)
-            #expect(await fake.requests.allSatisfy { !$0.contains("since_sent_date=\(Timestamps.format(today))".replacingOccurrences(of: ":", with: "%3A")) })
+            #expect(
+                await fake.requests.allSatisfy {
+                    !$0.contains("since_sent_date=\(Timestamps.format(today))".replacingOccurrences(of: ":", with: "%3A"))
+                }
+            )
         }
     }
 

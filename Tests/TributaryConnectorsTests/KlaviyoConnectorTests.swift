@@ -10,7 +10,8 @@ struct KlaviyoConnectorTests {
 
     static func connector(port: Int, credential: ConnectorCredential = .apiKey(key)) throws -> KlaviyoConnector {
         var connector = try KlaviyoConnector(
-            context: testContext(["base_url": .string("http://127.0.0.1:\(port)"), "historical_sync_days": 90], credential: credential))
+            context: testContext(["base_url": .string("http://127.0.0.1:\(port)"), "historical_sync_days": 90], credential: credential)
+        )
         connector.http.retryBase = .milliseconds(20)
         return connector
     }
@@ -23,7 +24,11 @@ struct KlaviyoConnectorTests {
     static func seed(_ fake: FakeKlaviyo) async {
         let now = Date()
         for index in 0..<250 {
-            await fake.add(type: "profile", id: "P\(index)", attributes: ["email": .string("p\(index)@x.test"), "updated": .string(iso(now.addingTimeInterval(-Double(250 - index) * 3600)))])
+            await fake.add(
+                type: "profile",
+                id: "P\(index)",
+                attributes: ["email": .string("p\(index)@x.test"), "updated": .string(iso(now.addingTimeInterval(-Double(250 - index) * 3600)))]
+            )
         }
         for index in 0..<5 {
             await fake.add(type: "profile", id: "OLD\(index)", attributes: ["updated": .string(iso(now.addingTimeInterval(-200 * 86400)))])

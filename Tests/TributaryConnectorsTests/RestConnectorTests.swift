@@ -101,11 +101,17 @@ struct RestConnectorTests {
     @Test("a path with its own query, and relative next links, stay on the configured base path")
     func pathsAndRelativeLinks() throws {
         let http = try ProviderHTTP(
-            baseURL: "https://api.example.test/v2", credential: .none, keyPlacement: .header("X"),
-            limiter: RateLimiter(burst: 1, perSecond: 1), logger: testContext([:], credential: .none).logger)
+            baseURL: "https://api.example.test/v2",
+            credential: .none,
+            keyPlacement: .header("X"),
+            limiter: RateLimiter(burst: 1, perSecond: 1),
+            logger: testContext([:], credential: .none).logger
+        )
         #expect(http.url("/items?status=open", query: [("page", "2")]) == "https://api.example.test/v2/items?status=open&page=2")
-        #expect(http.url("/items", query: [("filter", "greater-than(updated,2024-01-01T00:00:00Z)")])
-            == "https://api.example.test/v2/items?filter=greater-than%28updated%2C2024-01-01T00%3A00%3A00Z%29")
+        #expect(
+            http.url("/items", query: [("filter", "greater-than(updated,2024-01-01T00:00:00Z)")])
+                == "https://api.example.test/v2/items?filter=greater-than%28updated%2C2024-01-01T00%3A00%3A00Z%29"
+        )
         #expect(http.follow("/v2/items?page=3") == "https://api.example.test/v2/items?page=3")
         #expect(http.follow("https://evil.example.test/v2/items?page=3") == "https://api.example.test/v2/items?page=3")
     }

@@ -93,7 +93,8 @@ struct APILimitsTests {
             environment: [
                 "DATABASE_URL": database, "TRIBUTARY_ADMIN_TOKEN": TestApp.adminToken, "TRIBUTARY_ENCRYPTION_KEYS": TestApp.key1,
                 "TRIBUTARY_API_RATE_LIMIT": "fast",
-            ])
+            ]
+        )
         #expect(run.status == 2)
         #expect(run.output.contains("TRIBUTARY_API_RATE_LIMIT must be"))
     }
@@ -103,13 +104,18 @@ struct APILimitsTests {
         try await TestApp.run(extra: ["tributary.records.page.bytes": "1500"], worker: true) { client in
             let tenant = try await client.createTenant()
             let created = try await client.send(
-                .post, "/v1/tenants/\(tenant)/integrations",
-                json: #"{"provider":"demo","name":"Demo","streams":["contacts"],"config":{"records_per_run":40}}"#)
+                .post,
+                "/v1/tenants/\(tenant)/integrations",
+                json: #"{"provider":"demo","name":"Demo","streams":["contacts"],"config":{"records_per_run":40}}"#
+            )
             #expect(created.status == .created)
             let id = try #require(try JSONSerialization.jsonObject(with: created.body) as? [String: Any])["id"] as? String ?? ""
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
-                let runs = try Self.decoder.decode(Runs.self, from: try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/syncs").body)
+                let runs = try Self.decoder.decode(
+                    Runs.self,
+                    from: try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/syncs").body
+                )
                 if runs.data.first?.status == "succeeded" { break }
                 try await Task.sleep(for: .milliseconds(100))
             }

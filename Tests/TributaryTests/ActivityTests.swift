@@ -75,8 +75,10 @@ struct ActivityTests {
     func badFilters() async throws {
         try await TestApp.run { client in
             let acme = try await client.createTenant()
-            for (query, field) in [("integration_id=nope", "integration_id"), ("since=yesterday", "since"), ("until=2026-13-01", "until"),
-                                   ("limit=500", "limit")] {
+            for (query, field) in [
+                ("integration_id=nope", "integration_id"), ("since=yesterday", "since"), ("until=2026-13-01", "until"),
+                ("limit=500", "limit"),
+            ] {
                 let reply = try await client.send(.get, "/v1/tenants/\(acme)/activity?\(query)")
                 #expect(reply.status == .badRequest, "\(query)")
                 #expect(reply.errorFields == [field], "\(query)")
@@ -90,4 +92,3 @@ struct ActivityTests {
         }
     }
 }
-

@@ -9,8 +9,10 @@ struct AuthTests {
     @Test("a missing, malformed or unknown token answers 401 with a problem")
     func rejectsBadTokens() async throws {
         try await TestApp.run { client in
-            for auth in [TestClient.Auth.none, .header("Basic abc"), .header("Bearer"), .token("nope"),
-                         .token("trb_" + String(repeating: "A", count: 40))] {
+            for auth in [
+                TestClient.Auth.none, .header("Basic abc"), .header("Bearer"), .token("nope"),
+                .token("trb_" + String(repeating: "A", count: 40)),
+            ] {
                 let reply = try await client.send(.get, "/v1/providers", as: auth)
                 #expect(reply.status == .unauthorized)
                 #expect(reply.headers[.contentType] == "application/problem+json")

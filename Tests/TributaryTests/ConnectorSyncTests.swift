@@ -2,9 +2,9 @@ import Fakes
 import Foundation
 import HTTPTypes
 import Testing
+import TributaryConnectors
 
 @testable import Tributary
-import TributaryConnectors
 
 @Suite("Connectors through the sync engine")
 struct ConnectorSyncTests {
@@ -22,8 +22,13 @@ struct ConnectorSyncTests {
                 let id = try await client.createIntegration(
                     tenant: tenant,
                     IntegrationBody(
-                        provider: "klaviyo", name: "K", streams: ["profiles"], config: ["base_url": .string("http://127.0.0.1:\(port)")],
-                        credential: .apiKey("pk_live_e2e_SECRET")))
+                        provider: "klaviyo",
+                        name: "K",
+                        streams: ["profiles"],
+                        config: ["base_url": .string("http://127.0.0.1:\(port)")],
+                        credential: .apiKey("pk_live_e2e_SECRET")
+                    )
+                )
                 let run = try await client.waitForRun(tenant: tenant, integration: id)
                 #expect(run.status == "succeeded", "\(run)")
                 let records = try await client.allRecords(tenant: tenant, integration: id).records
@@ -47,10 +52,14 @@ struct ConnectorSyncTests {
             let tenant = try await client.createTenant()
             let base = "/v1/tenants/\(tenant)/integrations"
             let bad = try await client.send(
-                .post, base,
+                .post,
+                base,
                 body: IntegrationBody(
-                    provider: "rest", name: "R",
-                    config: ["base_url": "http://api.test", "streams": [["name": "orders", "path": "orders", "primary_key": "id"]]]))
+                    provider: "rest",
+                    name: "R",
+                    config: ["base_url": "http://api.test", "streams": [["name": "orders", "path": "orders", "primary_key": "id"]]]
+                )
+            )
             #expect(bad.status == .unprocessableContent)
             #expect(bad.errorFields == ["config.streams[0].path"])
             let streams: JSON = [
@@ -58,10 +67,15 @@ struct ConnectorSyncTests {
                 ["name": "users", "path": "/users", "primary_key": "id"],
             ]
             let good = try await client.send(
-                .post, base,
+                .post,
+                base,
                 body: IntegrationBody(
-                    provider: "rest", name: "R", config: ["base_url": "http://api.test", "auth": ["type": "bearer"], "streams": streams],
-                    credential: .apiKey("tok")))
+                    provider: "rest",
+                    name: "R",
+                    config: ["base_url": "http://api.test", "auth": ["type": "bearer"], "streams": streams],
+                    credential: .apiKey("tok")
+                )
+            )
             #expect(good.status == .created)
             let integration = try good.decode(IntegrationView.self)
             #expect(integration.streams == ["orders", "users"])

@@ -75,14 +75,24 @@ struct IdempotencyTests {
             let body = #"{"name":"backend-2"}"#
             let a = try await client.send(.post, "/v1/tenants/\(acme)/api-keys", as: .token(acmeKey), json: body, headers: Self.keyed("same"))
             let b = try await client.send(
-                .post, "/v1/tenants/\(globex)/api-keys", as: .token(globexKey), json: body, headers: Self.keyed("same"))
+                .post,
+                "/v1/tenants/\(globex)/api-keys",
+                as: .token(globexKey),
+                json: body,
+                headers: Self.keyed("same")
+            )
             #expect(a.status == .created)
             #expect(b.status == .created)
             #expect(a.body != b.body)
             // Another key of the same tenant shares the tenant's keys: a retry from a second backend replays.
             let (_, secondAcmeKey) = try await client.createKey(tenant: acme, name: "backend-3")
             let replay = try await client.send(
-                .post, "/v1/tenants/\(acme)/api-keys", as: .token(secondAcmeKey), json: body, headers: Self.keyed("same"))
+                .post,
+                "/v1/tenants/\(acme)/api-keys",
+                as: .token(secondAcmeKey),
+                json: body,
+                headers: Self.keyed("same")
+            )
             #expect(replay.body == a.body)
         }
     }

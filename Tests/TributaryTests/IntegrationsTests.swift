@@ -29,10 +29,17 @@ struct IntegrationsTests {
             let tenant = try await client.createTenant()
             let secret = "pk_live_0123456789abcdefSECRET"
             let reply = try await client.send(
-                .post, "/v1/tenants/\(tenant)/integrations",
+                .post,
+                "/v1/tenants/\(tenant)/integrations",
                 body: IntegrationBody(
-                    provider: "klaviyo", name: "Main Klaviyo", streams: ["profiles", "events"], syncFrequencyMinutes: 60,
-                    config: ["base_url": "http://127.0.0.1:9101"], credential: .apiKey(secret)))
+                    provider: "klaviyo",
+                    name: "Main Klaviyo",
+                    streams: ["profiles", "events"],
+                    syncFrequencyMinutes: 60,
+                    config: ["base_url": "http://127.0.0.1:9101"],
+                    credential: .apiKey(secret)
+                )
+            )
             #expect(reply.status == .created)
             let integration = try reply.decode(IntegrationView.self)
             let credential = try #require(integration.credential)
@@ -48,12 +55,13 @@ struct IntegrationsTests {
             #expect(put.status == .ok)
             #expect(try put.decode(IntegrationView.self).credential?.fingerprint != credential.fingerprint)
 
-            let everything = [
-                reply.body, put.body,
-                try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)").body,
-                try await client.send(.get, "/v1/tenants/\(tenant)/integrations").body,
-                try await client.send(.get, "/v1/tenants/\(tenant)/activity").body,
-            ].map { String(decoding: $0, as: UTF8.self) }.joined() + logs.text
+            let everything =
+                [
+                    reply.body, put.body,
+                    try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)").body,
+                    try await client.send(.get, "/v1/tenants/\(tenant)/integrations").body,
+                    try await client.send(.get, "/v1/tenants/\(tenant)/activity").body,
+                ].map { String(decoding: $0, as: UTF8.self) }.joined() + logs.text
             #expect(!everything.contains(secret))
             #expect(!everything.contains(newSecret))
             #expect(!everything.contains("pk_live"))
@@ -109,7 +117,10 @@ struct IntegrationsTests {
             #expect(try await client.send(.get, "\(base)?status=sleeping").status == .badRequest)
 
             let paused = try await client.send(
-                .patch, "\(base)/\(demo)", body: IntegrationBody(streams: ["events"], syncFrequencyMinutes: 30, status: "paused"))
+                .patch,
+                "\(base)/\(demo)",
+                body: IntegrationBody(streams: ["events"], syncFrequencyMinutes: 30, status: "paused")
+            )
             #expect(paused.status == .ok)
             #expect(try paused.decode(IntegrationView.self).status == "paused")
             #expect(paused.raw["next_sync_at"] == .null)
@@ -136,17 +147,29 @@ struct IntegrationsTests {
             let (_, acmeKey) = try await client.createKey(tenant: acme)
             let theirs = try await client.createIntegration(tenant: globex, IntegrationBody(provider: "demo", name: "G"))
             let mine = try await client.send(
-                .post, "/v1/tenants/\(acme)/integrations", as: .token(acmeKey), body: IntegrationBody(provider: "demo", name: "A"))
+                .post,
+                "/v1/tenants/\(acme)/integrations",
+                as: .token(acmeKey),
+                body: IntegrationBody(provider: "demo", name: "A")
+            )
             #expect(mine.status == .created)
-            for (method, path) in [(HTTPRequest.Method.get, "/v1/tenants/\(globex)/integrations/\(theirs)"),
-                                   (.get, "/v1/tenants/\(globex)/integrations"),
-                                   (.delete, "/v1/tenants/\(globex)/integrations/\(theirs)"),
-                                   (.get, "/v1/tenants/\(acme)/integrations/\(theirs)"),
-                                   (.delete, "/v1/tenants/\(acme)/integrations/\(theirs)")] {
+            for (method, path) in [
+                (HTTPRequest.Method.get, "/v1/tenants/\(globex)/integrations/\(theirs)"),
+                (.get, "/v1/tenants/\(globex)/integrations"),
+                (.delete, "/v1/tenants/\(globex)/integrations/\(theirs)"),
+                (.get, "/v1/tenants/\(acme)/integrations/\(theirs)"),
+                (.delete, "/v1/tenants/\(acme)/integrations/\(theirs)"),
+            ] {
                 #expect(try await client.send(method, path, as: .token(acmeKey)).status == .notFound, "\(method) \(path)")
             }
-            #expect(try await client.send(.put, "/v1/tenants/\(acme)/integrations/\(theirs)/credential", as: .token(acmeKey),
-                                          body: CredentialBody.apiKey("x")).status == .notFound)
+            #expect(
+                try await client.send(
+                    .put,
+                    "/v1/tenants/\(acme)/integrations/\(theirs)/credential",
+                    as: .token(acmeKey),
+                    body: CredentialBody.apiKey("x")
+                ).status == .notFound
+            )
             #expect(try await client.send(.get, "/v1/tenants/\(globex)/integrations/\(theirs)").status == .ok)
         }
     }

@@ -13,7 +13,9 @@ struct KeyRotationTests {
         let integrationPath = try await TestApp.run(database: database) { client in
             let tenant = try await client.createTenant()
             let created = try await client.createIntegration(
-                tenant: tenant, IntegrationBody(provider: "klaviyo", name: "K", credential: .apiKey(secret)))
+                tenant: tenant,
+                IntegrationBody(provider: "klaviyo", name: "K", credential: .apiKey(secret))
+            )
             let app = OAuthAppBody(clientID: "c", clientSecret: "keap-secret")
             #expect(try await client.send(.put, "/v1/providers/keap/oauth-app", body: app).status == .ok)
             let keapID = try await client.createIntegration(tenant: tenant, IntegrationBody(provider: "keap", name: "K"))

@@ -78,10 +78,12 @@ struct MigrationTests {
         #expect(!missing.output.contains("Fatal error"))
 
         let malformed = try await ChildProcess.run(
-            ["serve"], environment: [
+            ["serve"],
+            environment: [
                 "DATABASE_URL": "mysql://x/y", "TRIBUTARY_ADMIN_TOKEN": TestApp.adminToken, "PORT": "http", "LOG_LEVEL": "loud",
                 "TRIBUTARY_ENCRYPTION_KEYS": "k1:c2hvcnQ=",
-            ])
+            ]
+        )
         #expect(malformed.status == 2)
         #expect(malformed.output.contains("DATABASE_URL"))
         #expect(malformed.output.contains("PORT"))

@@ -13,10 +13,16 @@ struct OAuthTests {
     /// authorize → provider → callback path; returns the integration's path and id.
     static func connect(_ client: TestClient, provider: FakeOAuthProvider, port: Int, tenant: String) async throws -> (path: String, id: String) {
         let app = try await client.send(
-            .put, "/v1/providers/klaviyo/oauth-app",
+            .put,
+            "/v1/providers/klaviyo/oauth-app",
             body: OAuthAppBody(
-                clientID: "client-123", clientSecret: "s3cr3t-client", scopes: ["profiles:read", "events:read"],
-                authorizeURL: "http://127.0.0.1:\(port)/oauth/authorize", tokenURL: "http://127.0.0.1:\(port)/oauth/token"))
+                clientID: "client-123",
+                clientSecret: "s3cr3t-client",
+                scopes: ["profiles:read", "events:read"],
+                authorizeURL: "http://127.0.0.1:\(port)/oauth/authorize",
+                tokenURL: "http://127.0.0.1:\(port)/oauth/token"
+            )
+        )
         #expect(app.status == .ok)
         #expect(app.raw["client_secret"] == nil)
         #expect(!String(decoding: app.body, as: UTF8.self).contains("s3cr3t-client"))
@@ -111,11 +117,15 @@ struct OAuthTests {
                 #expect(after.raw["next_sync_at"] == .null)
                 let actions = try await client.send(.get, "/v1/tenants/\(tenant)/activity?integration_id=\(id)")
                     .decode(ListOf<ActivityView>.self).data.map(\.action)
-                #expect(actions == [
-                    "alert.raised", "oauth.refresh_failed", "oauth.refreshed", "oauth.refreshed", "oauth.connected", "integration.created",
-                ])
+                #expect(
+                    actions == [
+                        "alert.raised", "oauth.refresh_failed", "oauth.refreshed", "oauth.refreshed", "oauth.connected", "integration.created",
+                    ]
+                )
                 let alerts = try await client.database.rows(
-                    "SELECT kind || ':' || integration_id::text || ':' || email_status FROM alerts", as: String.self)
+                    "SELECT kind || ':' || integration_id::text || ':' || email_status FROM alerts",
+                    as: String.self
+                )
                 #expect(alerts == ["reauthorization_required:\(id):pending"])
 
                 // Every secret the test used, searched for in a dump of the database and in the logs.
@@ -168,9 +178,13 @@ struct OAuthTests {
             let path = "/v1/tenants/\(tenant)/integrations/\(created)"
             #expect(try await client.send(.post, "\(path)/oauth/authorize").status == .conflict)
 
-            #expect(try await client.send(
-                .put, "/v1/providers/keap/oauth-app", body: OAuthAppBody(clientID: "c", clientSecret: "s", tokenURL: "not a url")
-            ).errorFields == ["token_url"])
+            #expect(
+                try await client.send(
+                    .put,
+                    "/v1/providers/keap/oauth-app",
+                    body: OAuthAppBody(clientID: "c", clientSecret: "s", tokenURL: "not a url")
+                ).errorFields == ["token_url"]
+            )
             #expect(try await client.send(.put, "/v1/providers/keap/oauth-app", body: OAuthAppBody(clientID: "c", clientSecret: "s")).status == .ok)
             let authorization = try await client.send(.post, "\(path)/oauth/authorize").decode(AuthorizationView.self)
             #expect(authorization.authorizeURL.hasPrefix("https://accounts.infusionsoft.com/app/oauth/authorize?"))

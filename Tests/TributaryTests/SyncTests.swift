@@ -10,14 +10,19 @@ import Testing
 struct SyncTests {
     /// A new tenant with one demo integration.
     static func demoTenant(
-        _ client: TestClient, config: [String: JSON], streams: [String] = ["contacts", "events"]
+        _ client: TestClient,
+        config: [String: JSON],
+        streams: [String] = ["contacts", "events"]
     ) async throws -> (tenant: String, id: String) {
         let tenant = try await client.createTenant()
         return (tenant, try await createDemo(client, tenant: tenant, config: config, streams: streams))
     }
 
     static func createDemo(
-        _ client: TestClient, tenant: String, config: [String: JSON], streams: [String] = ["contacts", "events"]
+        _ client: TestClient,
+        tenant: String,
+        config: [String: JSON],
+        streams: [String] = ["contacts", "events"]
     ) async throws -> String {
         try await client.createIntegration(tenant: tenant, IntegrationBody(provider: "demo", name: "Demo", streams: streams, config: config))
     }
@@ -59,7 +64,10 @@ struct SyncTests {
     func incrementalAndCursor() async throws {
         try await TestApp.run(worker: true) { client in
             let (tenant, id) = try await Self.demoTenant(
-                client, config: ["records_per_run": 120, "contacts_pool": 150, "batch_size": 50], streams: ["contacts"])
+                client,
+                config: ["records_per_run": 120, "contacts_pool": 150, "batch_size": 50],
+                streams: ["contacts"]
+            )
             _ = try await client.waitForRun(tenant: tenant, integration: id)
             let (firstRead, cursor) = try await client.allRecords(tenant: tenant, integration: id, limit: 7)
             #expect(firstRead.count == 120)
@@ -123,7 +131,10 @@ struct SyncTests {
     func cancelRunning() async throws {
         try await TestApp.run(worker: true) { client in
             let (tenant, id) = try await Self.demoTenant(
-                client, config: ["records_per_run": 100_000, "batch_size": 10, "batch_delay_ms": 100], streams: ["contacts"])
+                client,
+                config: ["records_per_run": 100_000, "batch_size": 10, "batch_delay_ms": 100],
+                streams: ["contacts"]
+            )
             let pid = try await Self.waitForTask(client, integration: id)
             let runs = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/syncs").decode(ListOf<RunView>.self)
             let runID = try #require(runs.data.first?.id)
@@ -148,13 +159,17 @@ struct SyncTests {
             #expect(run.status == "succeeded")
             #expect(run.attempt == 2)
             let rows = try await client.database.rows(
-                PostgresQueryText("SELECT record_id || '|' || data::text FROM records WHERE stream = 'contacts'"), as: String.self)
+                PostgresQueryText("SELECT record_id || '|' || data::text FROM records WHERE stream = 'contacts'"),
+                as: String.self
+            )
             #expect(rows.count == 3000)
             let expected = (0..<3000).map { DemoGenerator.contact(run: 1, index: $0, pool: 1_000_000, seed: 1) }
-            let stored = Dictionary(uniqueKeysWithValues: rows.map { row in
-                let parts = row.split(separator: "|", maxSplits: 1)
-                return (String(parts[0]), String(parts[1]))
-            })
+            let stored = Dictionary(
+                uniqueKeysWithValues: rows.map { row in
+                    let parts = row.split(separator: "|", maxSplits: 1)
+                    return (String(parts[0]), String(parts[1]))
+                }
+            )
             #expect(Set(stored.keys) == Set(expected.map(\.id)))
             for record in expected.prefix(50) {
                 #expect(try JSON(parsing: stored[record.id] ?? "{}") == JSON(parsing: record.json))
@@ -186,7 +201,10 @@ struct SyncTests {
     func failures() async throws {
         try await TestApp.run(worker: true) { client in
             let (tenant, id) = try await Self.demoTenant(
-                client, config: ["records_per_run": 20, "batch_size": 5, "fail_on_run": 1], streams: ["contacts"])
+                client,
+                config: ["records_per_run": 20, "batch_size": 5, "fail_on_run": 1],
+                streams: ["contacts"]
+            )
             let path = "/v1/tenants/\(tenant)/integrations/\(id)"
             let first = try await client.waitForRun(tenant: tenant, integration: id)
             #expect(first.status == "failed")
@@ -229,7 +247,10 @@ struct SyncTests {
         let extra: [AbsoluteConfigKey: ConfigValue] = ["tributary.run.timeout.seconds": "2", "tributary.max.attempts": "1"]
         try await TestApp.run(extra: extra, worker: true) { client in
             let (tenant, slow) = try await Self.demoTenant(
-                client, config: ["records_per_run": 1000, "batch_size": 1, "batch_delay_ms": 1000], streams: ["contacts"])
+                client,
+                config: ["records_per_run": 1000, "batch_size": 1, "batch_delay_ms": 1000],
+                streams: ["contacts"]
+            )
             let run = try await client.waitForRun(tenant: tenant, integration: slow)
             #expect(run.status == "failed")
             #expect(run.error?.code == "run_timeout")
@@ -241,7 +262,10 @@ struct SyncTests {
         let extra: [AbsoluteConfigKey: ConfigValue] = ["tributary.run.memory.mb": "100", "tributary.max.attempts": "1"]
         try await TestApp.run(extra: extra, worker: true) { client in
             let (tenant, greedy) = try await Self.demoTenant(
-                client, config: ["records_per_run": 2_000_000, "batch_size": 50_000], streams: ["contacts"])
+                client,
+                config: ["records_per_run": 2_000_000, "batch_size": 50_000],
+                streams: ["contacts"]
+            )
             let blown = try await client.waitForRun(tenant: tenant, integration: greedy)
             #expect(blown.status == "failed")
             #expect(blown.error?.code == "run_task_crashed", "\(blown)")
@@ -254,7 +278,10 @@ struct SyncTests {
     func duplicatesInBatch() async throws {
         try await TestApp.run(worker: true) { client in
             let (tenant, id) = try await Self.demoTenant(
-                client, config: ["records_per_run": 120, "contacts_pool": 50, "batch_size": 100], streams: ["contacts"])
+                client,
+                config: ["records_per_run": 120, "contacts_pool": 50, "batch_size": 100],
+                streams: ["contacts"]
+            )
             let run = try await client.waitForRun(tenant: tenant, integration: id)
             #expect(run.status == "succeeded")
             let rows = try await client.database.rows(PostgresQueryText("SELECT record_id || '|' || data::text FROM records"), as: String.self)
@@ -288,9 +315,12 @@ struct SyncTests {
         for _ in 0..<300 {
             let pids = try await client.database.rows(
                 PostgresQueryText("SELECT coalesce(task_pid, 0) FROM sync_runs WHERE integration_id = '\(integration)' AND status = 'running'"),
-                as: Int.self)
+                as: Int.self
+            )
             let stored = try await client.database.rows(
-                PostgresQueryText("SELECT count(*) FROM records WHERE integration_id = '\(integration)'"), as: Int.self)
+                PostgresQueryText("SELECT count(*) FROM records WHERE integration_id = '\(integration)'"),
+                as: Int.self
+            )
             if let pid = pids.first, pid > 0, (stored.first ?? 0) >= minimumRecords { return Int32(pid) }
             try await Task.sleep(for: .milliseconds(50))
         }

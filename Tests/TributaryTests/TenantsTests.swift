@@ -9,7 +9,10 @@ struct TenantsTests {
     func lifecycle() async throws {
         try await TestApp.run { client in
             let created = try await client.send(
-                .post, "/v1/tenants", body: TenantBody(name: "  Acme  ", alertEmails: ["ops@acme.test", "OPS@acme.test", "cto@acme.test"]))
+                .post,
+                "/v1/tenants",
+                body: TenantBody(name: "  Acme  ", alertEmails: ["ops@acme.test", "OPS@acme.test", "cto@acme.test"])
+            )
             #expect(created.status == .created)
             let tenant = try created.decode(TenantView.self)
             #expect(tenant.name == "Acme")
@@ -68,7 +71,11 @@ struct TenantsTests {
             #expect(try await client.send(.post, "/v1/tenants", json: #"["Acme"]"#).status == .badRequest)
             #expect(try await client.send(.post, "/v1/tenants", json: "").status == .badRequest)
             let textPlain = try await client.send(
-                .post, "/v1/tenants", json: #"{"name":"Acme"}"#, headers: [.contentType: "text/plain"])
+                .post,
+                "/v1/tenants",
+                json: #"{"name":"Acme"}"#,
+                headers: [.contentType: "text/plain"]
+            )
             #expect(textPlain.status == .unsupportedMediaType)
             let noType = try await client.send(.post, "/v1/tenants", rawBody: ByteBuffer(string: #"{"name":"Acme"}"#))
             #expect(noType.status == .unsupportedMediaType)
@@ -77,7 +84,11 @@ struct TenantsTests {
             #expect(tooLarge.status == .contentTooLarge)
             #expect(try tooLarge.decode(ProblemView.self).status == 413)
             let charset = try await client.send(
-                .post, "/v1/tenants", json: #"{"name":"Acme"}"#, headers: [.contentType: "application/json; charset=utf-8"])
+                .post,
+                "/v1/tenants",
+                json: #"{"name":"Acme"}"#,
+                headers: [.contentType: "application/json; charset=utf-8"]
+            )
             #expect(charset.status == .created)
         }
     }

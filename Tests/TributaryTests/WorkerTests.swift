@@ -26,7 +26,10 @@ struct WorkerTests {
                 for _ in 0..<perTenant {
                     ids.append(
                         try await client.createIntegration(
-                            tenant: tenant, IntegrationBody(provider: "demo", name: "D", streams: ["contacts"], config: config)))
+                            tenant: tenant,
+                            IntegrationBody(provider: "demo", name: "D", streams: ["contacts"], config: config)
+                        )
+                    )
                 }
             }
             return ids
@@ -45,7 +48,8 @@ struct WorkerTests {
     @Test("a worker killed with -9 loses its lease; another worker reclaims the run and finishes it")
     func reclaimFromDeadWorker() async throws {
         let database = try await TestDatabase.create()
-        let ids = try await Self.seed(database, tenants: 1, perTenant: 1, config: ["records_per_run": 1500, "batch_size": 50, "batch_delay_ms": 30])
+        // Long enough (about 5 s of reading) that the run is still going when its worker dies.
+        let ids = try await Self.seed(database, tenants: 1, perTenant: 1, config: ["records_per_run": 1500, "batch_size": 50, "batch_delay_ms": 150])
         let first = try ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
         try await Self.waitUntil {
             try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) != [0]
@@ -64,7 +68,9 @@ struct WorkerTests {
         let output = await second.finish()
         #expect(output.output.contains("reclaimed a run from a silent worker"))
         let run = try await database.rows(
-            PostgresQueryText("SELECT attempt || ':' || status FROM sync_runs WHERE integration_id = '\(ids[0])'"), as: String.self)
+            PostgresQueryText("SELECT attempt || ':' || status FROM sync_runs WHERE integration_id = '\(ids[0])'"),
+            as: String.self
+        )
         #expect(run == ["2:succeeded"])
         #expect(try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) == [1500])
     }

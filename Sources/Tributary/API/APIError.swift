@@ -44,19 +44,32 @@ struct APIError: Error, Sendable {
     }
     static func validation(_ errors: [FieldError]) -> APIError {
         APIError(
-            status: .unprocessableContent, slug: "validation-failed", title: "Validation failed",
-            detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "), errors: errors)
+            status: .unprocessableContent,
+            slug: "validation-failed",
+            title: "Validation failed",
+            detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "),
+            errors: errors
+        )
     }
     static let payloadTooLarge = APIError(
-        status: .contentTooLarge, slug: "payload-too-large", title: "Payload too large",
-        detail: "the request body is larger than 1 MiB")
+        status: .contentTooLarge,
+        slug: "payload-too-large",
+        title: "Payload too large",
+        detail: "the request body is larger than 1 MiB"
+    )
     static let unsupportedMediaType = APIError(
-        status: .unsupportedMediaType, slug: "unsupported-media-type", title: "Unsupported media type",
-        detail: "send the body as application/json")
+        status: .unsupportedMediaType,
+        slug: "unsupported-media-type",
+        title: "Unsupported media type",
+        detail: "send the body as application/json"
+    )
     static func notReady(_ detail: String) -> APIError {
         APIError(status: .serviceUnavailable, slug: "not-ready", title: "Not ready", detail: detail)
     }
-    static let internalError = APIError(
-        status: .internalServerError, slug: "internal", title: "Internal server error",
-        detail: "something went wrong on our side; the request id identifies it in our logs")
+    static let unexpected = APIError(
+        status: .internalServerError,
+        slug: "internal",
+        title: "Internal server error",
+        detail: "something went wrong on our side; the request id identifies it in our logs"
+    )
 }

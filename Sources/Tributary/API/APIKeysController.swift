@@ -39,10 +39,17 @@ struct APIKeysController {
         try validator.check()
         let secret = APIKeySecret.generate()
         let key = try await store.createAPIKey(
-            tenantID: tenantID, name: name ?? "", prefix: secret.prefix, keyHash: secret.hash, actor: context.caller.actor)
+            tenantID: tenantID,
+            name: name ?? "",
+            prefix: secret.prefix,
+            keyHash: secret.hash,
+            actor: context.caller.actor
+        )
         return JSONResponse(
-            Created(key: key, secret: secret.value), status: .created,
-            headers: [.location: "/v1/tenants/\(tenantID.lowercased)/api-keys/\(key.id.lowercased)"])
+            Created(key: key, secret: secret.value),
+            status: .created,
+            headers: [.location: "/v1/tenants/\(tenantID.lowercased)/api-keys/\(key.id.lowercased)"]
+        )
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<ListBody<APIKey>> {

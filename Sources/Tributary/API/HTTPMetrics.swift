@@ -4,12 +4,22 @@ import Prometheus
 struct HTTPMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
 
-    private static var requests: MetricNameDescriptor { MetricNameDescriptor(
-        namespace: "tributary", metricName: "http_requests", unitName: "total",
-        helpText: "HTTP requests answered, by method, route and status.") }
-    private static var duration: MetricNameDescriptor { MetricNameDescriptor(
-        namespace: "tributary", metricName: "http_request_duration", unitName: "seconds",
-        helpText: "Time to answer HTTP requests, by method and route.") }
+    private static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary",
+            metricName: "http_requests",
+            unitName: "total",
+            helpText: "HTTP requests answered, by method, route and status."
+        )
+    }
+    private static var duration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "tributary",
+            metricName: "http_request_duration",
+            unitName: "seconds",
+            helpText: "Time to answer HTTP requests, by method and route."
+        )
+    }
     private static let buckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
@@ -18,10 +28,13 @@ struct HTTPMetrics: Sendable {
 
     func record(method: String, route: String, status: Int, duration: Duration) {
         registry.makeCounter(
-            descriptor: Self.requests, labels: [("method", method), ("route", route), ("status", String(status))]
+            descriptor: Self.requests,
+            labels: [("method", method), ("route", route), ("status", String(status))]
         ).increment()
         registry.makeDurationHistogram(
-            descriptor: Self.duration, labels: [("method", method), ("route", route)], buckets: Self.buckets
+            descriptor: Self.duration,
+            labels: [("method", method), ("route", route)],
+            buckets: Self.buckets
         ).record(duration)
     }
 }

@@ -24,19 +24,27 @@ struct IdempotencyMiddleware: RouterMiddleware {
         guard Self.isValid(key) else {
             throw APIError.badRequest(
                 "the Idempotency-Key header must be 1 to 255 printable ASCII characters",
-                errors: [FieldError(field: "Idempotency-Key", message: "must be 1 to 255 printable ASCII characters")])
+                errors: [FieldError(field: "Idempotency-Key", message: "must be 1 to 255 printable ASCII characters")]
+            )
         }
         var request = request
         let body = try await request.collectBody(upTo: context.maxUploadSize)
         let (scope, tenantID) = context.caller.idempotencyScope
         let claim = try await store.claimIdempotencyKey(
-            scope: scope, tenantID: tenantID, key: key, fingerprint: Self.fingerprint(request, body: body))
+            scope: scope,
+            tenantID: tenantID,
+            key: key,
+            fingerprint: Self.fingerprint(request, body: body)
+        )
         switch claim {
         case .mismatch:
             throw APIError(
-                status: .unprocessableContent, slug: "idempotency-key-reused", title: "Idempotency-Key reused",
+                status: .unprocessableContent,
+                slug: "idempotency-key-reused",
+                title: "Idempotency-Key reused",
                 detail: "this Idempotency-Key was already used for a different request; use a new key for a new request",
-                errors: [FieldError(field: "Idempotency-Key", message: "was already used for a different request")])
+                errors: [FieldError(field: "Idempotency-Key", message: "was already used for a different request")]
+            )
         case .inProgress:
             throw APIError.conflict("a request with this Idempotency-Key is still being processed; retry it shortly")
         case .replay(let id, let answer):
@@ -49,7 +57,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
     /// Runs the request and keeps its answer; whatever it throws is answered (and kept) here, as
     /// the problem middleware would answer it.
     private func run(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response, claim id: UUID, owner: SecretOwner
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response,
+        claim id: UUID,
+        owner: SecretOwner
     ) async -> Response {
         var response: Response
         do {
@@ -67,8 +79,12 @@ struct IdempotencyMiddleware: RouterMiddleware {
             try await store.storeIdempotentAnswer(
                 id: id,
                 StoredAnswer(
-                    status: Int(response.status.code), contentType: response.headers[.contentType], location: response.headers[.location],
-                    body: try keyRing.seal(Data(buffer: body), for: owner)))
+                    status: Int(response.status.code),
+                    contentType: response.headers[.contentType],
+                    location: response.headers[.location],
+                    body: try keyRing.seal(Data(buffer: body), for: owner)
+                )
+            )
             response.body = .init(byteBuffer: body)
         } catch {
             // The answer still goes out; the key stays locked until its lease lapses, then a retry runs anew.

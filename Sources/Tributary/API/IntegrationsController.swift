@@ -56,7 +56,10 @@ struct IntegrationsController {
             config = validator.config(body.config ?? [:], provider: provider)
             if let config {
                 streams = validator.streams(
-                    body.streams ?? provider.streams(config: config).map(\.name), provider: provider, config: config)
+                    body.streams ?? provider.streams(config: config).map(\.name),
+                    provider: provider,
+                    config: config
+                )
             }
             (secret, status) = validator.credential(body.credential, provider: provider)
         }
@@ -64,14 +67,24 @@ struct IntegrationsController {
         guard let provider, let name, let frequency, let config, let streams else { throw APIError.validation(validator.errors) }
 
         let draft = IntegrationDraft(
-            id: UUID(), tenantID: tenantID, provider: provider.id, name: name, config: config, streams: streams,
-            syncFrequencyMinutes: frequency, status: status, maxAttempts: maxAttempts)
+            id: UUID(),
+            tenantID: tenantID,
+            provider: provider.id,
+            name: name,
+            config: config,
+            streams: streams,
+            syncFrequencyMinutes: frequency,
+            status: status,
+            maxAttempts: maxAttempts
+        )
         let sealed = try secret.map { try vault.seal($0, tenantID: tenantID, integrationID: draft.id) }
         let integration = try await store.createIntegration(draft, credential: sealed, actor: context.caller.actor)
         context.logger.info("integration created", metadata: ["integration_id": "\(integration.id.lowercased)", "provider": "\(provider.id)"])
         return JSONResponse(
-            integration, status: .created,
-            headers: [.location: "/v1/tenants/\(tenantID.lowercased)/integrations/\(integration.id.lowercased)"])
+            integration,
+            status: .created,
+            headers: [.location: "/v1/tenants/\(tenantID.lowercased)/integrations/\(integration.id.lowercased)"]
+        )
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<ListBody<Integration>> {
@@ -88,7 +101,12 @@ struct IntegrationsController {
             status = value
         }
         let page = try await store.integrations(
-            tenantID: tenantID, provider: provider, status: status, after: try query.timeKeyset(), limit: query.limit)
+            tenantID: tenantID,
+            provider: provider,
+            status: status,
+            after: try query.timeKeyset(),
+            limit: query.limit
+        )
         return JSONResponse(ListBody(page))
     }
 
@@ -107,7 +125,10 @@ struct IntegrationsController {
         if body.streams != nil || (provider.dynamicStreams && patch.config != nil) {
             // The streams must exist in the config that will stand: the new one, or the current.
             patch.streams = validator.streams(
-                body.streams ?? current.streams, provider: provider, config: patch.config ?? current.config)
+                body.streams ?? current.streams,
+                provider: provider,
+                config: patch.config ?? current.config
+            )
         }
         patch.syncFrequencyMinutes = body.syncFrequencyMinutes.flatMap { validator.syncFrequency($0) }
         if let status = body.status {
@@ -121,8 +142,13 @@ struct IntegrationsController {
             validator.fail("", "give at least one of name, config, streams, sync_frequency_minutes, status")
         }
         try validator.check()
-        guard let updated = try await store.updateIntegration(
-            tenantID: current.tenantID, id: current.id, patch: patch, actor: context.caller.actor)
+        guard
+            let updated = try await store.updateIntegration(
+                tenantID: current.tenantID,
+                id: current.id,
+                patch: patch,
+                actor: context.caller.actor
+            )
         else { throw APIError.notFound("no such integration") }
         return JSONResponse(updated)
     }
@@ -147,9 +173,15 @@ struct IntegrationsController {
             throw APIError.validation([FieldError(field: "type", message: "must be api_key; OAuth credentials come through /oauth/authorize")])
         }
         let sealed = try vault.seal(secret, tenantID: current.tenantID, integrationID: current.id)
-        guard let updated = try await store.replaceCredential(
-            tenantID: current.tenantID, integrationID: current.id, credential: sealed, transition: \.afterNewAPIKey,
-            action: .credentialUpdated, actor: context.caller.actor)
+        guard
+            let updated = try await store.replaceCredential(
+                tenantID: current.tenantID,
+                integrationID: current.id,
+                credential: sealed,
+                transition: \.afterNewAPIKey,
+                action: .credentialUpdated,
+                actor: context.caller.actor
+            )
         else { throw APIError.notFound("no such integration") }
         return JSONResponse(updated)
     }

@@ -58,8 +58,15 @@ struct OAuthController {
         let sealed = try flow.vault.keyRing.seal(clientSecret, for: .oauthClientSecret(provider: provider.id))
         let stored = try await store.upsertOAuthApp(
             StoredOAuthApp(
-                provider: provider.id, clientID: clientID, clientSecret: sealed, scopes: scopes, authorizeURL: authorizeURL,
-                tokenURL: tokenURL, updatedAt: Date()))
+                provider: provider.id,
+                clientID: clientID,
+                clientSecret: sealed,
+                scopes: scopes,
+                authorizeURL: authorizeURL,
+                tokenURL: tokenURL,
+                updatedAt: Date()
+            )
+        )
         context.logger.info("oauth app configured", metadata: ["provider": "\(provider.id)"])
         return JSONResponse(stored)
     }

@@ -26,11 +26,13 @@ struct ObservabilityMiddleware<Context: RequestContext>: RouterMiddleware {
         metrics.record(method: request.method.rawValue, route: route, status: Int(response.status.code), duration: elapsed)
         let status = response.status.code
         context.logger.log(
-            level: status >= 500 ? .error : .info, "request",
+            level: status >= 500 ? .error : .info,
+            "request",
             metadata: [
                 "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
                 "duration_ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
-            ])
+            ]
+        )
         return response
     }
 

@@ -29,19 +29,25 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .unavailable(let reason):
                 logger.error("database unavailable", metadata: ["error": "\(reason)"])
                 return APIError(
-                    status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable",
-                    detail: "the database cannot be reached; try again shortly")
+                    status: .serviceUnavailable,
+                    slug: "unavailable",
+                    title: "Service unavailable",
+                    detail: "the database cannot be reached; try again shortly"
+                )
             case .invalidInput(let reason):
                 logger.info("database refused a value", metadata: ["error": "\(reason)"])
                 return .badRequest("the request holds a value that cannot be stored or searched for (a NUL character, or a date out of range)")
             case .transient(let reason):
                 logger.warning("transient database conflict", metadata: ["error": "\(reason)"])
                 return APIError(
-                    status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable",
-                    detail: "the request collided with concurrent work; try again")
+                    status: .serviceUnavailable,
+                    slug: "unavailable",
+                    title: "Service unavailable",
+                    detail: "the request collided with concurrent work; try again"
+                )
             case .failed(let reason):
                 logger.error("database error", metadata: ["error": "\(reason)"])
-                return .internalError
+                return .unexpected
             }
         case let error as IntegrationTransitionError:
             return .conflict(error.message)
@@ -56,10 +62,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as VaultError:
             // A secret that does not open is our data's fault, never the client's; say no more.
             logger.error("vault error", metadata: ["error": "\(error)"])
-            return .internalError
+            return .unexpected
         default:
             logger.error("unhandled error", metadata: ["error_type": "\(type(of: error))"])
-            return .internalError
+            return .unexpected
         }
     }
 
@@ -88,12 +94,18 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case .contentTooLarge: return .payloadTooLarge
         case .methodNotAllowed:
             return APIError(
-                status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed",
-                detail: "this resource does not answer that method")
+                status: .methodNotAllowed,
+                slug: "method-not-allowed",
+                title: "Method not allowed",
+                detail: "this resource does not answer that method"
+            )
         default:
             return APIError(
-                status: httpError.status, slug: "http-\(httpError.status.code)",
-                title: httpError.status.reasonPhrase, detail: httpError.body ?? httpError.status.reasonPhrase)
+                status: httpError.status,
+                slug: "http-\(httpError.status.code)",
+                title: httpError.status.reasonPhrase,
+                detail: httpError.body ?? httpError.status.reasonPhrase
+            )
         }
     }
 }

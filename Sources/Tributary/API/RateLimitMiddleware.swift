@@ -15,8 +15,12 @@ struct RateLimitMiddleware: RouterMiddleware {
         if let wait = limiter.take(for: context.caller) {
             let seconds = max(1, Int(wait.rounded(.up)))
             var problem = APIError(
-                status: .tooManyRequests, slug: "rate-limited", title: "Too many requests",
-                detail: "this key sent more than \(limiter.limit.perSecond) requests a second (bursts of \(limiter.limit.burst)); retry after \(seconds) s")
+                status: .tooManyRequests,
+                slug: "rate-limited",
+                title: "Too many requests",
+                detail:
+                    "this key sent more than \(limiter.limit.perSecond) requests a second (bursts of \(limiter.limit.burst)); retry after \(seconds) s"
+            )
             problem.retryAfterSeconds = seconds
             throw problem
         }

@@ -30,7 +30,11 @@ struct RecordsController {
         let after = try query.sequence() ?? 0
         var page = RecordsPage(after: after)
         try await store.forEachRecord(
-            integrationID: integration.id, stream: stream, afterSeq: after, modifiedAfter: modifiedAfter, limit: query.limit + 1
+            integrationID: integration.id,
+            stream: stream,
+            afterSeq: after,
+            modifiedAfter: modifiedAfter,
+            limit: query.limit + 1
         ) { record in
             guard page.count < query.limit, page.count == 0 || page.dataBytes + record.data.utf8.count <= pageBytes else {
                 page.hasMore = true

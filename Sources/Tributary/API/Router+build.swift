@@ -6,7 +6,11 @@ import TributaryConnectors
 /// needs: the migrator and metrics registry for health and metrics, the admin token, and how
 /// many attempts a queued run gets.
 func buildRouter(
-    _ services: Services, migrator: Migrator, registry: PrometheusCollectorRegistry, adminToken: String, maxAttempts: Int,
+    _ services: Services,
+    migrator: Migrator,
+    registry: PrometheusCollectorRegistry,
+    adminToken: String,
+    maxAttempts: Int,
     api: APISettings
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
@@ -26,11 +30,18 @@ func buildRouter(
     v1.addRoutes(ActivityController(store: services.store).endpoints, atPath: "tenants/:tenant_id/activity")
     v1.addRoutes(ProvidersController(catalog: services.catalog).endpoints, atPath: "providers")
     let integrations = IntegrationsController(
-        store: services.store, vault: services.vault, catalog: services.catalog, maxAttempts: maxAttempts)
+        store: services.store,
+        vault: services.vault,
+        catalog: services.catalog,
+        maxAttempts: maxAttempts
+    )
     v1.addRoutes(integrations.endpoints, atPath: "tenants/:tenant_id/integrations")
     let syncs = SyncsController(store: services.store, catalog: services.catalog, factory: services.factory, maxAttempts: maxAttempts)
     v1.addRoutes(syncs.endpoints, atPath: "tenants/:tenant_id/integrations/:integration_id")
-    v1.addRoutes(RecordsController(store: services.store, pageBytes: api.recordsPageBytes).endpoints, atPath: "tenants/:tenant_id/integrations/:integration_id")
+    v1.addRoutes(
+        RecordsController(store: services.store, pageBytes: api.recordsPageBytes).endpoints,
+        atPath: "tenants/:tenant_id/integrations/:integration_id"
+    )
     let oauth = OAuthController(store: services.store, flow: services.flow, catalog: services.catalog)
     v1.addRoutes(oauth.endpoints)
     router.addRoutes(oauth.callback)

@@ -39,8 +39,13 @@ struct SyncsController {
         try validator.check()
         try integration.status.checkManualSync()
         switch try await store.enqueueRun(
-            integration: integration, trigger: .manual, streams: streams, fullResync: body.fullResync ?? false,
-            maxAttempts: maxAttempts, actor: context.caller.actor)
+            integration: integration,
+            trigger: .manual,
+            streams: streams,
+            fullResync: body.fullResync ?? false,
+            maxAttempts: maxAttempts,
+            actor: context.caller.actor
+        )
         {
         case .success(let run):
             let path = "/v1/tenants/\(integration.tenantID.lowercased)/integrations/\(integration.id.lowercased)/syncs/\(run.id.lowercased)"
@@ -48,7 +53,8 @@ struct SyncsController {
         case .failure(let active):
             throw APIError.conflict(
                 "a run is already queued or running for this integration",
-                extensions: ["run_id": active.runID.map { .string($0.lowercased) } ?? .null])
+                extensions: ["run_id": active.runID.map { .string($0.lowercased) } ?? .null]
+            )
         }
     }
 
@@ -56,7 +62,10 @@ struct SyncsController {
         let integration = try await context.integration(in: store)
         let query = try ListQuery(request)
         return JSONResponse(
-            ListBody(try await store.runs(tenantID: integration.tenantID, integrationID: integration.id, after: try query.timeKeyset(), limit: query.limit)))
+            ListBody(
+                try await store.runs(tenantID: integration.tenantID, integrationID: integration.id, after: try query.timeKeyset(), limit: query.limit)
+            )
+        )
     }
 
     @Sendable func show(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<SyncRun> {
@@ -71,8 +80,13 @@ struct SyncsController {
     @Sendable func cancel(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<SyncRun> {
         let integration = try await context.integration(in: store)
         let runID = try context.uuidParameter("run_id", "run")
-        guard let run = try await store.cancelRun(
-            tenantID: integration.tenantID, integrationID: integration.id, runID: runID, actor: context.caller.actor)
+        guard
+            let run = try await store.cancelRun(
+                tenantID: integration.tenantID,
+                integrationID: integration.id,
+                runID: runID,
+                actor: context.caller.actor
+            )
         else { throw APIError.notFound("no such run") }
         if run.status.isFinished && run.status != .cancelled {
             throw APIError.conflict("the run already ended: \(run.status.rawValue)")
@@ -97,7 +111,9 @@ struct SyncsController {
             return JSONResponse(CheckResult(ok: false, error: RunError(code: error.code, message: error.message)))
         } catch let error as VaultError {
             context.logger.error("credential does not open", metadata: ["error": "\(error)"])
-            return JSONResponse(CheckResult(ok: false, error: RunError(code: "credential_unreadable", message: "the stored credential cannot be decrypted")))
+            return JSONResponse(
+                CheckResult(ok: false, error: RunError(code: "credential_unreadable", message: "the stored credential cannot be decrypted"))
+            )
         }
     }
 
@@ -126,7 +142,9 @@ struct SyncsController {
         // A run in flight would write its checkpoint back right after.
         if let active = try await store.activeRun(integrationID: integration.id) {
             throw APIError.conflict(
-                "a run is queued or running; cancel it or wait before resetting state", extensions: ["run_id": .string(active.lowercased)])
+                "a run is queued or running; cancel it or wait before resetting state",
+                extensions: ["run_id": .string(active.lowercased)]
+            )
         }
         try await store.resetState(tenantID: integration.tenantID, integrationID: integration.id, stream: stream, actor: context.caller.actor)
         return Response(status: .noContent)

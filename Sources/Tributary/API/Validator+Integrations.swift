@@ -43,7 +43,9 @@ extension Validator {
 
     /// The credential of a new integration, and the status it starts in.
     mutating func credential(
-        _ body: IntegrationsController.CredentialBody?, provider: ProviderDescriptor, field: String = "credential"
+        _ body: IntegrationsController.CredentialBody?,
+        provider: ProviderDescriptor,
+        field: String = "credential"
     ) -> (CredentialSecret?, IntegrationStatus) {
         let prefix = field.isEmpty ? "" : field + "."
         let supported = provider.authTypes.filter { $0 != .none }

@@ -23,8 +23,12 @@ public struct APISettings: Sendable {
             }
         }
         recordsPageBytes = reader.wholeNumber(
-            "tributary.records.page.bytes", "TRIBUTARY_RECORDS_PAGE_BYTES", 1024...(256 << 20), default: recordsPageBytes,
-            problems: &problems)
+            "tributary.records.page.bytes",
+            "TRIBUTARY_RECORDS_PAGE_BYTES",
+            1024...(256 << 20),
+            default: recordsPageBytes,
+            problems: &problems
+        )
     }
 
     /// `20:50`: 20 requests a second steadily, bursts of 50.

@@ -13,7 +13,9 @@ extension AppConfig {
 /// (`migrate`, `keys rotate`, `run-task`). They handle no signals: SIGTERM ends them outright, which is
 /// how the supervisor stops a run-task.
 func withPostgres<Result: Sendable>(
-    config: AppConfig, logger: Logger, _ body: (PostgresClient) async throws -> Result
+    config: AppConfig,
+    logger: Logger,
+    _ body: (PostgresClient) async throws -> Result
 ) async throws -> Result {
     let postgres = config.makePostgresClient(logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -53,7 +53,9 @@ public struct AppConfig: Sendable {
         }
 
         problems += PublishedSecrets.problems(
-            adminToken: adminToken, encryptionKeys: reader.string(forKey: "tributary.encryption.keys", isSecret: true))
+            adminToken: adminToken,
+            encryptionKeys: reader.string(forKey: "tributary.encryption.keys", isSecret: true)
+        )
 
         let port = reader.int(forKey: "port") ?? 8080
         if reader.string(forKey: "port") != nil && reader.int(forKey: "port") == nil || !(1...65535).contains(port) {

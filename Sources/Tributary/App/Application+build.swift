@@ -5,7 +5,9 @@ import Prometheus
 /// Builds the whole server from its configuration: main calls this, and so do the tests.
 /// `runService()` runs it until SIGTERM or SIGINT.
 public func buildApplication(
-    config: AppConfig, logger: Logger, runWorker: Bool = false
+    config: AppConfig,
+    logger: Logger,
+    runWorker: Bool = false
 ) throws -> some ApplicationProtocol {
     let skeleton = try ProcessSkeleton(config: config, logger: logger, runWorker: runWorker)
     let services = skeleton.services
@@ -13,8 +15,13 @@ public func buildApplication(
     let registry = PrometheusCollectorRegistry()
 
     let router = buildRouter(
-        services, migrator: migrator, registry: registry, adminToken: config.adminToken, maxAttempts: config.worker.maxAttempts,
-        api: config.api)
+        services,
+        migrator: migrator,
+        registry: registry,
+        adminToken: config.adminToken,
+        maxAttempts: config.worker.maxAttempts,
+        api: config.api
+    )
 
     var app = Application(
         router: router,

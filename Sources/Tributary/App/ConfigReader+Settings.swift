@@ -4,7 +4,11 @@ extension ConfigReader {
     /// A whole-number setting within `range`, `fallback` when unset; a bad value adds a line to
     /// `problems` naming `variable` (the environment variable the operator sets).
     func wholeNumber(
-        _ key: String, _ variable: String, _ range: ClosedRange<Int>, default fallback: Int, problems: inout [String]
+        _ key: String,
+        _ variable: String,
+        _ range: ClosedRange<Int>,
+        default fallback: Int,
+        problems: inout [String]
     ) -> Int {
         guard let text = string(forKey: ConfigKey(key)) else { return fallback }
         guard let value = Int(text), range.contains(value) else {

@@ -61,7 +61,13 @@ public struct DatabaseURL: Sendable {
         case .require: tls = .require(.makeClientConfiguration())
         }
         var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: username, password: password, database: database, tls: tls)
+            host: host,
+            port: port,
+            username: username,
+            password: password,
+            database: database,
+            tls: tls
+        )
         configuration.options.minimumConnections = 0
         configuration.options.maximumConnections = 20
         return configuration

@@ -32,8 +32,13 @@ struct ProcessSkeleton: Sendable {
             runWorker
             ? Worker(
                 supervisor: Supervisor(
-                    store: services.store, settings: config.worker, childEnvironment: config.childEnvironment, logger: logger),
-                startup: startup)
+                    store: services.store,
+                    settings: config.worker,
+                    childEnvironment: config.childEnvironment,
+                    logger: logger
+                ),
+                startup: startup
+            )
             : nil
     }
 
@@ -51,6 +56,8 @@ public func runWorker(config: AppConfig, logger: Logger) async throws {
         configuration: .init(
             services: skeleton.lifecycle.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+            logger: logger
+        )
+    )
     try await group.run()
 }

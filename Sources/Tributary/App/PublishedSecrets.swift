@@ -5,12 +5,12 @@ import Foundation
 /// with one of them is open to whoever read the repository, so it refuses to start.
 enum PublishedSecrets {
     static let adminTokens: Set<String> = [
-        "trb_admin_REPLACE_ME_0000000000000000",
+        "trb_admin_REPLACE_ME_0000000000000000"
     ]
 
     /// The base64 of published encryption keys (the part after `id:`).
     static let encryptionKeys: Set<String> = [
-        "UkVQTEFDRS1NRS1SRVBMQUNFLU1FLVJFUExBQ0UtTUU=",
+        "UkVQTEFDRS1NRS1SRVBMQUNFLU1FLVJFUExBQ0UtTUU="
     ]
 
     /// What is wrong with the given secrets, a line for each, naming the variable.

@@ -17,7 +17,12 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
         try await withPostgres(config: config, logger: logger) { postgres in
             let services = Services(postgres: postgres, keyRing: keyRing, publicURL: config.publicURL, logger: logger)
             let lease = LeaseKeeper(
-                store: services.store, runID: runID, supervisorOwner: owner, leaseSeconds: config.worker.leaseSeconds, logger: logger)
+                store: services.store,
+                runID: runID,
+                supervisorOwner: owner,
+                leaseSeconds: config.worker.leaseSeconds,
+                logger: logger
+            )
             let claimed = try await lease.claim()
             let task = RunTask(store: services.store, factory: services.factory, catalog: services.catalog, logger: logger)
             try await lease.holding { try await task.execute(run: claimed, owner: lease.owner) }

@@ -16,8 +16,13 @@ struct Services: Sendable {
         let store = Store(client: postgres, logger: logger)
         let vault = CredentialVault(keyRing: keyRing)
         let flow = OAuthFlow(
-            store: store, vault: vault, tokenEndpoint: TokenEndpoint(httpClient: ProviderHTTP.client, logger: logger),
-            catalog: catalog, publicURL: publicURL, logger: logger)
+            store: store,
+            vault: vault,
+            tokenEndpoint: TokenEndpoint(httpClient: ProviderHTTP.client, logger: logger),
+            catalog: catalog,
+            publicURL: publicURL,
+            logger: logger
+        )
         let refresher = TokenRefresher(store: store, flow: flow)
         self.store = store
         self.vault = vault

@@ -19,7 +19,8 @@ public struct WorkerSettings: Sendable {
     public var runTaskBinary: String
 
     init(reader: ConfigReader, problems: inout [String]) {
-        runTaskBinary = reader.string(forKey: "tributary.run.task.binary")
+        runTaskBinary =
+            reader.string(forKey: "tributary.run.task.binary")
             ?? URL(fileURLWithPath: CommandLine.arguments.first ?? "tributary").resolvingSymlinksInPath().path
         func int(_ key: String, _ variable: String, _ range: ClosedRange<Int>, _ fallback: Int) -> Int {
             reader.wholeNumber(key, variable, range, default: fallback, problems: &problems)

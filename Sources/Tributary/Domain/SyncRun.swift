@@ -78,8 +78,17 @@ public struct SyncRun: Sendable, Equatable, Encodable {
 
     public func encode(to encoder: any Encoder) throws {
         try Wire(
-            id: id, integrationID: integrationID, trigger: trigger, status: status, fullResync: fullResync, attempt: attempt,
-            queuedAt: queuedAt, startedAt: startedAt, finishedAt: finishedAt, streams: allStreams, recordsTotal: recordsTotal,
+            id: id,
+            integrationID: integrationID,
+            trigger: trigger,
+            status: status,
+            fullResync: fullResync,
+            attempt: attempt,
+            queuedAt: queuedAt,
+            startedAt: startedAt,
+            finishedAt: finishedAt,
+            streams: allStreams,
+            recordsTotal: recordsTotal,
             error: error
         ).encode(to: encoder)
     }

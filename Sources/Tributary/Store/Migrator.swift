@@ -46,7 +46,8 @@ public struct Migrator: Sendable {
 
     /// Versions in the folder that the database has not applied yet.
     public func pendingVersions() async throws -> [Int] {
-        let exists = try await client.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+        let exists =
+            try await client.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
             .decode(Bool.self).first { _ in true } ?? false
         guard exists else { return migrations.map(\.version) }
         var applied = Set<Int>()
@@ -66,7 +67,9 @@ public struct Migrator: Sendable {
                 name       text        NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var applied = Set<Int>()
         for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger)
             .decode(Int.self)
@@ -76,7 +79,8 @@ public struct Migrator: Sendable {
         if let newest = applied.max(), newest > latestVersion {
             logger.warning(
                 "database has migrations this binary does not know",
-                metadata: ["database_version": "\(newest)", "binary_version": "\(latestVersion)"])
+                metadata: ["database_version": "\(newest)", "binary_version": "\(latestVersion)"]
+            )
         }
         var done: [Int] = []
         for migration in migrations where !applied.contains(migration.version) {
@@ -87,7 +91,8 @@ public struct Migrator: Sendable {
                     }
                     try await connection.query(
                         "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
-                        logger: logger)
+                        logger: logger
+                    )
                 }
             } catch {
                 throw MigrationError.failed(name: migration.name, reason: "\(StoreError.unwrapping(error))")

@@ -22,7 +22,9 @@ extension StoreConnection {
             SELECT status, consecutive_failures FROM integrations
             WHERE id = \(id) AND (\(tenantID)::uuid IS NULL OR tenant_id = \(tenantID))
             FOR UPDATE
-            """, as: String.self, Int.self
+            """,
+            as: String.self,
+            Int.self
         ).first.map { (IntegrationStatus(rawValue: $0.0) ?? .failing, $0.1) }
     }
 
@@ -32,6 +34,7 @@ extension StoreConnection {
             """
             UPDATE integrations SET status = \(status.rawValue), next_sync_at = \(unescaped: next.sql), updated_at = now()
             WHERE id = \(integrationID)
-            """)
+            """
+        )
     }
 }

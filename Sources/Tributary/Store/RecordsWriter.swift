@@ -27,7 +27,9 @@ struct RecordsWriter: Sendable {
             """
             CREATE TEMP TABLE IF NOT EXISTS staging_records (ord integer NOT NULL, record_id text NOT NULL, data jsonb NOT NULL)
             ON COMMIT DELETE ROWS
-            """, logger: logger)
+            """,
+            logger: logger
+        )
     }
 
     /// Stores `records` of `stream` and its checkpoint, and counts them into the run.
@@ -45,25 +47,27 @@ struct RecordsWriter: Sendable {
                     unique
                     ? "SELECT record_id, data FROM staging_records"
                     : "SELECT DISTINCT ON (record_id) record_id, data FROM staging_records ORDER BY record_id, ord DESC"
-                upserted = try await connection.query(
-                    """
-                    WITH batch AS (\(unescaped: batch.sql)), base AS (
-                        UPDATE integrations SET record_seq = record_seq + (SELECT count(*) FROM batch)
-                        WHERE id = \(run.integrationID)
-                        RETURNING record_seq - (SELECT count(*) FROM batch) AS start
-                    ), written AS (
-                        INSERT INTO records AS r (integration_id, tenant_id, stream, record_id, data, deleted, seq, first_seen_at, last_modified_at)
-                        SELECT \(run.integrationID), \(run.tenantID), \(stream), b.record_id, b.data, false,
-                               base.start + row_number() OVER (), now(), now()
-                        FROM batch b, base
-                        ON CONFLICT (integration_id, stream, record_id) DO UPDATE
-                            SET data = excluded.data, deleted = false, seq = excluded.seq, last_modified_at = excluded.last_modified_at
-                            WHERE r.data IS DISTINCT FROM excluded.data OR r.deleted
-                        RETURNING 1
-                    )
-                    SELECT count(*) FROM written
-                    """, logger: logger
-                ).decode(Int64.self).first { _ in true } ?? 0
+                upserted =
+                    try await connection.query(
+                        """
+                        WITH batch AS (\(unescaped: batch.sql)), base AS (
+                            UPDATE integrations SET record_seq = record_seq + (SELECT count(*) FROM batch)
+                            WHERE id = \(run.integrationID)
+                            RETURNING record_seq - (SELECT count(*) FROM batch) AS start
+                        ), written AS (
+                            INSERT INTO records AS r (integration_id, tenant_id, stream, record_id, data, deleted, seq, first_seen_at, last_modified_at)
+                            SELECT \(run.integrationID), \(run.tenantID), \(stream), b.record_id, b.data, false,
+                                   base.start + row_number() OVER (), now(), now()
+                            FROM batch b, base
+                            ON CONFLICT (integration_id, stream, record_id) DO UPDATE
+                                SET data = excluded.data, deleted = false, seq = excluded.seq, last_modified_at = excluded.last_modified_at
+                                WHERE r.data IS DISTINCT FROM excluded.data OR r.deleted
+                            RETURNING 1
+                        )
+                        SELECT count(*) FROM written
+                        """,
+                        logger: logger
+                    ).decode(Int64.self).first { _ in true } ?? 0
             }
             try await saveCheckpoint(connection, stream: stream, checkpoint: checkpoint)
             try await count(connection, stream: stream, read: Int64(records.count), upserted: upserted, deleted: 0, status: .running)
@@ -77,25 +81,27 @@ struct RecordsWriter: Sendable {
             try await fence(connection)
             var deleted: Int64 = 0
             if let seen {
-                deleted = try await connection.query(
-                    """
-                    WITH gone AS (
-                        SELECT record_id FROM records
-                        WHERE integration_id = \(run.integrationID) AND stream = \(stream) AND NOT deleted
-                          AND NOT (record_id = ANY(\(Array(seen))))
-                    ), base AS (
-                        UPDATE integrations SET record_seq = record_seq + (SELECT count(*) FROM gone)
-                        WHERE id = \(run.integrationID)
-                        RETURNING record_seq - (SELECT count(*) FROM gone) AS start
-                    ), marked AS (
-                        UPDATE records r SET deleted = true, last_modified_at = now(), seq = numbered.seq
-                        FROM (SELECT g.record_id, base.start + row_number() OVER () AS seq FROM gone g, base) numbered
-                        WHERE r.integration_id = \(run.integrationID) AND r.stream = \(stream) AND r.record_id = numbered.record_id
-                        RETURNING 1
-                    )
-                    SELECT count(*) FROM marked
-                    """, logger: logger
-                ).decode(Int64.self).first { _ in true } ?? 0
+                deleted =
+                    try await connection.query(
+                        """
+                        WITH gone AS (
+                            SELECT record_id FROM records
+                            WHERE integration_id = \(run.integrationID) AND stream = \(stream) AND NOT deleted
+                              AND NOT (record_id = ANY(\(Array(seen))))
+                        ), base AS (
+                            UPDATE integrations SET record_seq = record_seq + (SELECT count(*) FROM gone)
+                            WHERE id = \(run.integrationID)
+                            RETURNING record_seq - (SELECT count(*) FROM gone) AS start
+                        ), marked AS (
+                            UPDATE records r SET deleted = true, last_modified_at = now(), seq = numbered.seq
+                            FROM (SELECT g.record_id, base.start + row_number() OVER () AS seq FROM gone g, base) numbered
+                            WHERE r.integration_id = \(run.integrationID) AND r.stream = \(stream) AND r.record_id = numbered.record_id
+                            RETURNING 1
+                        )
+                        SELECT count(*) FROM marked
+                        """,
+                        logger: logger
+                    ).decode(Int64.self).first { _ in true } ?? 0
             }
             try await count(connection, stream: stream, read: 0, upserted: 0, deleted: deleted, status: .succeeded)
             return deleted
@@ -128,11 +134,18 @@ struct RecordsWriter: Sendable {
             INSERT INTO sync_state (integration_id, tenant_id, stream, cursor, updated_at)
             VALUES (\(run.integrationID), \(run.tenantID), \(stream), \(try JSONColumn.text(checkpoint))::jsonb, now())
             ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = now()
-            """, logger: logger)
+            """,
+            logger: logger
+        )
     }
 
     private func count(
-        _ connection: PostgresConnection, stream: String, read: Int64, upserted: Int64, deleted: Int64, status: StreamStatus
+        _ connection: PostgresConnection,
+        stream: String,
+        read: Int64,
+        upserted: Int64,
+        deleted: Int64,
+        status: StreamStatus
     ) async throws {
         try await connection.query(
             """
@@ -144,7 +157,9 @@ struct RecordsWriter: Sendable {
                     'status', \(status.rawValue)::text)),
                 records_total = records_total + \(read)
             WHERE id = \(run.id)
-            """, logger: logger)
+            """,
+            logger: logger
+        )
     }
 
     /// COPY text format: tab-separated, with backslash, tab, newline and carriage return escaped.

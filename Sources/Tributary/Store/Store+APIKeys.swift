@@ -20,12 +20,22 @@ extension Store {
                 VALUES (\(UUID()), \(tenantID), \(name), \(prefix), \(keyHash))
                 RETURNING \(unescaped: Self.keyColumns)
                 """,
-                as: UUID.self, UUID.self, String.self, String.self, Date.self, Date?.self)
+                as: UUID.self,
+                UUID.self,
+                String.self,
+                String.self,
+                Date.self,
+                Date?.self
+            )
             guard let key = rows.first.map(APIKey.init) else { throw StoreError.failed("INSERT … RETURNING returned no row") }
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: .apiKeyCreated,
-                    details: ["key_id": .string(key.id.lowercased), "name": .string(name), "prefix": .string(prefix)]))
+                    tenantID: tenantID,
+                    actor: actor,
+                    action: .apiKeyCreated,
+                    details: ["key_id": .string(key.id.lowercased), "name": .string(name), "prefix": .string(prefix)]
+                )
+            )
             return key
         }
     }
@@ -41,11 +51,19 @@ extension Store {
                 ORDER BY created_at DESC, id DESC
                 LIMIT \(limit + 1)
                 """,
-                as: UUID.self, UUID.self, String.self, String.self, Date.self, Date?.self, Int64.self)
+                as: UUID.self,
+                UUID.self,
+                String.self,
+                String.self,
+                Date.self,
+                Date?.self,
+                Int64.self
+            )
         }
         return Self.page(
             rows.map { row in (APIKey(id: row.0, tenantID: row.1, name: row.2, prefix: row.3, createdAt: row.4, lastUsedAt: row.5), row.6, row.0) },
-            limit: limit)
+            limit: limit
+        )
     }
 
     /// Revokes an active key of the tenant; false when there is none by that id.
@@ -56,12 +74,18 @@ extension Store {
                 UPDATE api_keys SET revoked_at = now()
                 WHERE id = \(keyID) AND tenant_id = \(tenantID) AND revoked_at IS NULL
                 RETURNING prefix
-                """, as: String.self)
+                """,
+                as: String.self
+            )
             guard let prefix = revoked.first else { return false }
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: .apiKeyRevoked,
-                    details: ["key_id": .string(keyID.lowercased), "prefix": .string(prefix)]))
+                    tenantID: tenantID,
+                    actor: actor,
+                    action: .apiKeyRevoked,
+                    details: ["key_id": .string(keyID.lowercased), "prefix": .string(prefix)]
+                )
+            )
             return true
         }
     }
@@ -70,7 +94,11 @@ extension Store {
         try await withConnection { connection in
             try await connection.rows(
                 "SELECT id, tenant_id, key_hash, revoked_at IS NOT NULL, last_used_at FROM api_keys WHERE prefix = \(prefix)",
-                as: UUID.self, UUID.self, Data.self, Bool.self, Date?.self
+                as: UUID.self,
+                UUID.self,
+                Data.self,
+                Bool.self,
+                Date?.self
             ).first.map(StoredKey.init)
         }
     }
@@ -82,7 +110,8 @@ extension Store {
                 """
                 UPDATE api_keys SET last_used_at = now()
                 WHERE id = \(id) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
-                """)
+                """
+            )
         }
     }
 

@@ -11,7 +11,8 @@ extension StoreConnection {
             INSERT INTO activity (id, tenant_id, actor_type, actor_id, action, integration_id, details)
             VALUES (\(UUID()), \(draft.tenantID), \(draft.actor.kind.rawValue), \(draft.actor.id), \(draft.action.rawValue),
                     \(draft.integrationID), \(details)::jsonb)
-            """)
+            """
+        )
     }
 }
 
@@ -32,15 +33,27 @@ extension Store {
                 ORDER BY seq DESC
                 LIMIT \(limit + 1)
                 """,
-                as: Int64.self, UUID.self, Date.self, String.self, UUID?.self, String.self, UUID?.self, String.self)
+                as: Int64.self,
+                UUID.self,
+                Date.self,
+                String.self,
+                UUID?.self,
+                String.self,
+                UUID?.self,
+                String.self
+            )
         }
         let entries = try rows.prefix(limit).map { seq, id, at, actorType, actorID, action, integrationID, details in
             (
                 seq,
                 ActivityEntry(
-                    id: id, at: at, actor: ActivityActor(kind: ActivityActor.Kind(rawValue: actorType), id: actorID), action: ActivityAction(rawValue: action),
+                    id: id,
+                    at: at,
+                    actor: ActivityActor(kind: ActivityActor.Kind(rawValue: actorType), id: actorID),
+                    action: ActivityAction(rawValue: action),
                     integrationID: integrationID,
-                    details: try JSONColumn.object(details))
+                    details: try JSONColumn.object(details)
+                )
             )
         }
         let next = rows.count > limit ? entries.last.map { PageKey.sequence($0.0) } : nil

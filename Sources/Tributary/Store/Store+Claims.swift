@@ -39,7 +39,13 @@ extension Store {
                     started_at = coalesce(r.started_at, now()), task_pid = NULL
                 FROM candidate WHERE r.id = candidate.id
                 RETURNING r.id, r.tenant_id, r.integration_id, r.attempt, r.trigger
-                """, as: UUID.self, UUID.self, UUID.self, Int.self, String.self)
+                """,
+                as: UUID.self,
+                UUID.self,
+                UUID.self,
+                Int.self,
+                String.self
+            )
             guard let row = claimed.first else { return nil }
             let run = ClaimedRun(id: row.0, tenantID: row.1, integrationID: row.2, attempt: row.3)
             try await connection.recordStarted(run, trigger: row.4)
@@ -58,7 +64,12 @@ extension Store {
                     lease_expires_at = now() + interval '1 second' * \(leaseSeconds)
                 WHERE id = \(id) AND status = 'queued'
                 RETURNING tenant_id, integration_id, attempt, trigger
-                """, as: UUID.self, UUID.self, Int.self, String.self)
+                """,
+                as: UUID.self,
+                UUID.self,
+                Int.self,
+                String.self
+            )
             guard let row = claimed.first else { return nil }
             let run = ClaimedRun(id: id, tenantID: row.0, integrationID: row.1, attempt: row.2)
             try await connection.recordStarted(run, trigger: row.3)
@@ -71,7 +82,9 @@ extension Store {
         try await withConnection { connection in
             try await connection.rows(
                 "SELECT tenant_id, integration_id, attempt FROM sync_runs WHERE id = \(id) AND lease_owner = \(owner) AND status = 'running'",
-                as: UUID.self, UUID.self, Int.self
+                as: UUID.self,
+                UUID.self,
+                Int.self
             ).first.map { ClaimedRun(id: id, tenantID: $0.0, integrationID: $0.1, attempt: $0.2) }
         }
     }
@@ -84,7 +97,8 @@ extension Store {
                 UPDATE sync_runs SET lease_expires_at = now() + interval '1 second' * \(leaseSeconds)
                 WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running'
                 RETURNING cancel_requested
-                """, as: Bool.self
+                """,
+                as: Bool.self
             ).first
         }
     }
@@ -97,7 +111,9 @@ extension Store {
                 SELECT id, coalesce(lease_owner, '') FROM sync_runs
                 WHERE status = 'running' AND lease_expires_at < now()
                 ORDER BY lease_expires_at LIMIT \(limit)
-                """, as: UUID.self, String.self
+                """,
+                as: UUID.self,
+                String.self
             ).map { (id: $0.0, owner: $0.1) }
         }
     }
@@ -105,7 +121,8 @@ extension Store {
     func setTaskPID(runID: UUID, owner: String, pid: Int32) async throws {
         try await withConnection { connection in
             _ = try await connection.query(
-                "UPDATE sync_runs SET task_pid = \(Int(pid)) WHERE id = \(runID) AND lease_owner = \(owner)")
+                "UPDATE sync_runs SET task_pid = \(Int(pid)) WHERE id = \(runID) AND lease_owner = \(owner)"
+            )
         }
     }
 }
@@ -115,7 +132,12 @@ extension StoreConnection {
     func recordStarted(_ run: ClaimedRun, trigger: String) async throws {
         try await appendActivity(
             ActivityDraft(
-                tenantID: run.tenantID, actor: .system, action: .syncStarted, integrationID: run.integrationID,
-                details: ["run_id": .string(run.id.lowercased), "attempt": .number(Double(run.attempt)), "trigger": .string(trigger)]))
+                tenantID: run.tenantID,
+                actor: .system,
+                action: .syncStarted,
+                integrationID: run.integrationID,
+                details: ["run_id": .string(run.id.lowercased), "attempt": .number(Double(run.attempt)), "trigger": .string(trigger)]
+            )
+        )
     }
 }

@@ -33,7 +33,8 @@ extension Store {
                 """
                 DELETE FROM idempotency_keys
                 WHERE scope = \(scope) AND created_at < now() - interval '24 hours'
-                """)
+                """
+            )
             let id = UUID()
             let inserted = try await connection.rows(
                 """
@@ -41,7 +42,9 @@ extension Store {
                 VALUES (\(id), \(scope), \(tenantID), \(key), \(fingerprint), now() + interval '1 second' * \(Self.idempotencyLockSeconds))
                 ON CONFLICT (scope, key) DO NOTHING
                 RETURNING id
-                """, as: UUID.self)
+                """,
+                as: UUID.self
+            )
             if !inserted.isEmpty { return .claimed(id: id) }
             guard
                 let row = try await connection.rows(
@@ -49,12 +52,23 @@ extension Store {
                     SELECT id, fingerprint, status, content_type, location, key_id, response_body, locked_until > now()
                     FROM idempotency_keys WHERE scope = \(scope) AND key = \(key)
                     FOR UPDATE
-                    """, as: UUID.self, Data.self, Int?.self, String?.self, String?.self, String?.self, Data?.self, Bool?.self
+                    """,
+                    as: UUID.self,
+                    Data.self,
+                    Int?.self,
+                    String?.self,
+                    String?.self,
+                    String?.self,
+                    Data?.self,
+                    Bool?.self
                 ).first
             else { return .inProgress }  // deleted between the two statements: as good as running
             guard row.1 == fingerprint else { return .mismatch }
             if let status = row.2, let keyID = row.5, let body = row.6 {
-                return .replay(id: row.0, StoredAnswer(status: status, contentType: row.3, location: row.4, body: SealedSecret(keyID: keyID, box: body)))
+                return .replay(
+                    id: row.0,
+                    StoredAnswer(status: status, contentType: row.3, location: row.4, body: SealedSecret(keyID: keyID, box: body))
+                )
             }
             if row.7 == true { return .inProgress }
             // The first request died without an answer: this one takes the key over.
@@ -62,7 +76,8 @@ extension Store {
                 """
                 UPDATE idempotency_keys SET locked_until = now() + interval '1 second' * \(Self.idempotencyLockSeconds)
                 WHERE id = \(row.0)
-                """)
+                """
+            )
             return .claimed(id: row.0)
         }
     }
@@ -76,7 +91,8 @@ extension Store {
                     location = \(answer.location), key_id = \(answer.body.keyID), response_body = \(answer.body.box),
                     locked_until = NULL
                 WHERE id = \(id)
-                """)
+                """
+            )
         }
     }
 

@@ -27,24 +27,36 @@ extension Store {
                 VALUES (\(draft.id), \(draft.tenantID), \(draft.provider), \(draft.name), \(try JSONColumn.text(draft.config))::jsonb,
                         \(draft.streams), \(draft.syncFrequencyMinutes), \(draft.status.rawValue),
                         \(unescaped: draft.status.nextSyncWhenCreated.sql))
-                """)
+                """
+            )
             if let credential {
                 try await connection.upsertCredential(tenantID: draft.tenantID, integrationID: draft.id, credential)
             }
             if draft.status.isScheduled {
                 // The first, historical sync is queued at once.
                 _ = try await connection.insertRun(
-                    tenantID: draft.tenantID, integrationID: draft.id, provider: draft.provider, trigger: .initial,
-                    streams: draft.streams, fullResync: false, maxAttempts: draft.maxAttempts)
+                    tenantID: draft.tenantID,
+                    integrationID: draft.id,
+                    provider: draft.provider,
+                    trigger: .initial,
+                    streams: draft.streams,
+                    fullResync: false,
+                    maxAttempts: draft.maxAttempts
+                )
             }
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: draft.tenantID, actor: actor, action: .integrationCreated, integrationID: draft.id,
+                    tenantID: draft.tenantID,
+                    actor: actor,
+                    action: .integrationCreated,
+                    integrationID: draft.id,
                     details: [
                         "provider": .string(draft.provider), "name": .string(draft.name),
                         "streams": .array(draft.streams.map(JSONValue.string)), "status": .string(draft.status.rawValue),
                         "credential_type": credential.map { .string($0.type.rawValue) } ?? .null,
-                    ]))
+                    ]
+                )
+            )
             return try await connection.integration(tenantID: draft.tenantID, id: draft.id)
         }
     }
@@ -56,7 +68,11 @@ extension Store {
     }
 
     func integrations(
-        tenantID: UUID, provider: String?, status: IntegrationStatus?, after: TimeKeyset?, limit: Int
+        tenantID: UUID,
+        provider: String?,
+        status: IntegrationStatus?,
+        after: TimeKeyset?,
+        limit: Int
     ) async throws -> Page<Integration> {
         let rows = try await withConnection { connection in
             try await connection.integrationRows(
@@ -68,7 +84,8 @@ extension Store {
                   AND (\(after == nil) OR (i.created_at, i.id) < (\(unescaped: Self.epochPlus)\(after?.micros ?? 0)), \(after?.id)))
                 ORDER BY i.created_at DESC, i.id DESC
                 LIMIT \(limit + 1)
-                """)
+                """
+            )
         }
         return Self.page(rows.map { ($0.0, $0.1, $0.0.id) }, limit: limit)
     }
@@ -90,11 +107,17 @@ extension Store {
                     next_sync_at = \(unescaped: current.nextSync(changingTo: status).sql),
                     updated_at = now()
                 WHERE id = \(id)
-                """)
+                """
+            )
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: .integrationUpdated, integrationID: id,
-                    details: ["changed": .array(patch.changedFields.map(JSONValue.string))]))
+                    tenantID: tenantID,
+                    actor: actor,
+                    action: .integrationUpdated,
+                    integrationID: id,
+                    details: ["changed": .array(patch.changedFields.map(JSONValue.string))]
+                )
+            )
             return try await connection.integration(tenantID: tenantID, id: id)
         }
     }
@@ -105,14 +128,21 @@ extension Store {
             try await connection.query("SELECT 1 FROM sync_runs WHERE integration_id = \(id) AND tenant_id = \(tenantID) FOR UPDATE")
             let deleted = try await connection.rows(
                 "DELETE FROM integrations WHERE tenant_id = \(tenantID) AND id = \(id) RETURNING provider, name",
-                as: String.self, String.self)
+                as: String.self,
+                String.self
+            )
             guard let (provider, name) = deleted.first else { return false }
             // Records carry no foreign key (see migration 0003): they go here, with their integration.
             try await connection.query("DELETE FROM records WHERE integration_id = \(id)")
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: .integrationDeleted, integrationID: id,
-                    details: ["provider": .string(provider), "name": .string(name)]))
+                    tenantID: tenantID,
+                    actor: actor,
+                    action: .integrationDeleted,
+                    integrationID: id,
+                    details: ["provider": .string(provider), "name": .string(name)]
+                )
+            )
             return true
         }
     }
@@ -120,8 +150,12 @@ extension Store {
     /// Replaces the credential, moves the status as `transition` says (one of the rules in
     /// `IntegrationStatus+Transitions.swift`), and records `action` in the activity log.
     func replaceCredential(
-        tenantID: UUID, integrationID: UUID, credential: SealedCredential, transition: (IntegrationStatus) -> IntegrationStatus,
-        action: ActivityAction, actor: ActivityActor
+        tenantID: UUID,
+        integrationID: UUID,
+        credential: SealedCredential,
+        transition: (IntegrationStatus) -> IntegrationStatus,
+        action: ActivityAction,
+        actor: ActivityActor
     ) async throws -> Integration? {
         try await withTransaction { connection in
             guard let current = try await connection.lockIntegration(tenantID: tenantID, id: integrationID)?.status else { return nil }
@@ -130,8 +164,13 @@ extension Store {
             try await connection.upsertCredential(tenantID: tenantID, integrationID: integrationID, credential)
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: action, integrationID: integrationID,
-                    details: ["type": .string(credential.type.rawValue), "fingerprint": .string(credential.fingerprint)]))
+                    tenantID: tenantID,
+                    actor: actor,
+                    action: action,
+                    integrationID: integrationID,
+                    details: ["type": .string(credential.type.rawValue), "fingerprint": .string(credential.fingerprint)]
+                )
+            )
             return try await connection.integration(tenantID: tenantID, id: integrationID)
         }
     }
@@ -152,18 +191,47 @@ extension StoreConnection {
     func integrationRows(_ query: PostgresQuery) async throws -> [IntegrationRow] {
         try await rows(
             query,
-            as: UUID.self, UUID.self, String.self, String.self, String.self, [String].self, Int.self, String.self,
-            Date?.self, Date.self, Date.self, String?.self, String?.self, Date?.self, Date?.self, Int64.self, String?.self
+            as: UUID.self,
+            UUID.self,
+            String.self,
+            String.self,
+            String.self,
+            [String].self,
+            Int.self,
+            String.self,
+            Date?.self,
+            Date.self,
+            Date.self,
+            String?.self,
+            String?.self,
+            Date?.self,
+            Date?.self,
+            Int64.self,
+            String?.self
         ).map { row in
             let credential = row.11.map { type in
-                CredentialSummary(type: CredentialType(rawValue: type) ?? .apiKey, fingerprint: row.12 ?? "", expiresAt: row.13, updatedAt: row.14 ?? row.10)
+                CredentialSummary(
+                    type: CredentialType(rawValue: type) ?? .apiKey,
+                    fingerprint: row.12 ?? "",
+                    expiresAt: row.13,
+                    updatedAt: row.14 ?? row.10
+                )
             }
             let integration = Integration(
-                id: row.0, tenantID: row.1, provider: row.2, name: row.3, config: try JSONColumn.object(row.4),
-                streams: row.5, syncFrequencyMinutes: row.6, status: IntegrationStatus(rawValue: row.7) ?? .failing,
-                credential: credential, nextSyncAt: row.8,
+                id: row.0,
+                tenantID: row.1,
+                provider: row.2,
+                name: row.3,
+                config: try JSONColumn.object(row.4),
+                streams: row.5,
+                syncFrequencyMinutes: row.6,
+                status: IntegrationStatus(rawValue: row.7) ?? .failing,
+                credential: credential,
+                nextSyncAt: row.8,
                 lastSync: try row.16.map { try JSONColumn.value($0) },
-                createdAt: row.9, updatedAt: row.10)
+                createdAt: row.9,
+                updatedAt: row.10
+            )
             return (integration, row.15)
         }
     }
@@ -188,6 +256,7 @@ extension StoreConnection {
             ON CONFLICT (integration_id) DO UPDATE SET
                 type = excluded.type, key_id = excluded.key_id, secret = excluded.secret,
                 fingerprint = excluded.fingerprint, expires_at = excluded.expires_at, updated_at = now()
-            """)
+            """
+        )
     }
 }

@@ -47,7 +47,8 @@ extension Store {
                     scopes = excluded.scopes, authorize_url = excluded.authorize_url, token_url = excluded.token_url,
                     updated_at = now()
                 RETURNING updated_at
-                """, as: Date.self
+                """,
+                as: Date.self
             ).first.map { updatedAt in
                 var stored = app
                 stored.updatedAt = updatedAt
@@ -62,11 +63,24 @@ extension Store {
                 """
                 SELECT client_id, key_id, client_secret, scopes, authorize_url, token_url, updated_at
                 FROM oauth_apps WHERE provider = \(provider)
-                """, as: String.self, String.self, Data.self, [String].self, String.self, String.self, Date.self
+                """,
+                as: String.self,
+                String.self,
+                Data.self,
+                [String].self,
+                String.self,
+                String.self,
+                Date.self
             ).first.map { row in
                 StoredOAuthApp(
-                    provider: provider, clientID: row.0, clientSecret: SealedSecret(keyID: row.1, box: row.2), scopes: row.3,
-                    authorizeURL: row.4, tokenURL: row.5, updatedAt: row.6)
+                    provider: provider,
+                    clientID: row.0,
+                    clientSecret: SealedSecret(keyID: row.1, box: row.2),
+                    scopes: row.3,
+                    authorizeURL: row.4,
+                    tokenURL: row.5,
+                    updatedAt: row.6
+                )
             }
         }
     }
@@ -79,7 +93,8 @@ extension Store {
                 """
                 INSERT INTO oauth_states (state_hash, tenant_id, integration_id, key_id, code_verifier, expires_at)
                 VALUES (\(stateHash), \(tenantID), \(integrationID), \(verifier.keyID), \(verifier.box), \(expiresAt))
-                """)
+                """
+            )
         }
     }
 
@@ -92,7 +107,11 @@ extension Store {
                 UPDATE oauth_states SET used_at = now()
                 WHERE state_hash = \(stateHash) AND used_at IS NULL AND expires_at > now()
                 RETURNING tenant_id, integration_id, key_id, code_verifier
-                """, as: UUID.self, UUID.self, String.self, Data.self
+                """,
+                as: UUID.self,
+                UUID.self,
+                String.self,
+                Data.self
             ).first.map { ConsumedState(tenantID: $0.0, integrationID: $0.1, verifier: SealedSecret(keyID: $0.2, box: $0.3)) }
         }
     }
@@ -114,7 +133,12 @@ extension StoreConnection {
             : "SELECT tenant_id, type, key_id, secret, expires_at FROM credentials WHERE integration_id = \(integrationID)"
         return try await rows(query, as: UUID.self, String.self, String.self, Data.self, Date?.self).first.map {
             StoredCredential(
-                tenantID: $0.0, integrationID: integrationID, type: CredentialType(rawValue: $0.1) ?? .apiKey, sealed: SealedSecret(keyID: $0.2, box: $0.3), expiresAt: $0.4)
+                tenantID: $0.0,
+                integrationID: integrationID,
+                type: CredentialType(rawValue: $0.1) ?? .apiKey,
+                sealed: SealedSecret(keyID: $0.2, box: $0.3),
+                expiresAt: $0.4
+            )
         }
     }
 
@@ -125,7 +149,8 @@ extension StoreConnection {
             UPDATE credentials SET key_id = \(sealed.keyID), secret = \(sealed.box), fingerprint = \(fingerprint),
                 expires_at = \(expiresAt), updated_at = now()
             WHERE integration_id = \(integrationID)
-            """)
+            """
+        )
     }
 
     /// The provider refused the refresh token: the integration needs a person to reconnect it.
@@ -136,22 +161,40 @@ extension StoreConnection {
         }
         try await appendActivity(
             ActivityDraft(
-                tenantID: tenantID, actor: .system, action: .oauthRefreshFailed, integrationID: integrationID,
-                details: ["error": .string(reason)]))
+                tenantID: tenantID,
+                actor: .system,
+                action: .oauthRefreshFailed,
+                integrationID: integrationID,
+                details: ["error": .string(reason)]
+            )
+        )
         try await insertAlert(tenantID: tenantID, integrationID: integrationID, kind: "reauthorization_required")
     }
 
-    func insertAlert(tenantID: UUID, integrationID: UUID?, kind: String, stream: String? = nil,
-                     observed: Int64? = nil, baseline: Double? = nil, threshold: Double? = nil) async throws {
+    func insertAlert(
+        tenantID: UUID,
+        integrationID: UUID?,
+        kind: String,
+        stream: String? = nil,
+        observed: Int64? = nil,
+        baseline: Double? = nil,
+        threshold: Double? = nil
+    ) async throws {
         let id = UUID()
         try await query(
             """
             INSERT INTO alerts (id, tenant_id, integration_id, kind, stream, observed, baseline, threshold)
             VALUES (\(id), \(tenantID), \(integrationID), \(kind), \(stream), \(observed), \(baseline), \(threshold))
-            """)
+            """
+        )
         try await appendActivity(
             ActivityDraft(
-                tenantID: tenantID, actor: .system, action: .alertRaised, integrationID: integrationID,
-                details: ["alert_id": .string(id.lowercased), "kind": .string(kind)]))
+                tenantID: tenantID,
+                actor: .system,
+                action: .alertRaised,
+                integrationID: integrationID,
+                details: ["alert_id": .string(id.lowercased), "kind": .string(kind)]
+            )
+        )
     }
 }

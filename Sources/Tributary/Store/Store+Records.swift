@@ -25,7 +25,11 @@ extension Store {
     /// one by one as Postgres sends them (a page is never held as rows); `visit` answers false to
     /// stop reading. `?stream=` is served by `records_stream_seq_idx`, the rest by `records_seq_idx`.
     func forEachRecord(
-        integrationID: UUID, stream: String?, afterSeq: Int64, modifiedAfter: Date?, limit: Int,
+        integrationID: UUID,
+        stream: String?,
+        afterSeq: Int64,
+        modifiedAfter: Date?,
+        limit: Int,
         _ visit: (StoredRecord) throws -> Bool
     ) async throws {
         try await withConnection { connection in
@@ -37,10 +41,18 @@ extension Store {
                   AND (\(modifiedAfter)::timestamptz IS NULL OR last_modified_at > \(modifiedAfter))
                 ORDER BY seq
                 LIMIT \(limit)
-                """)
+                """
+            )
             for try await row in rows.decode((Int64, String, String, String, Bool, Date, Date).self) {
                 let record = StoredRecord(
-                    seq: row.0, stream: row.1, id: row.2, data: row.3, deleted: row.4, firstSeenAt: row.5, lastModifiedAt: row.6)
+                    seq: row.0,
+                    stream: row.1,
+                    id: row.2,
+                    data: row.3,
+                    deleted: row.4,
+                    firstSeenAt: row.5,
+                    lastModifiedAt: row.6
+                )
                 guard try visit(record) else { break }
             }
         }
@@ -52,23 +64,28 @@ extension Store {
             var result: [String: JSONValue] = [:]
             for (stream, cursor) in try await connection.rows(
                 "SELECT stream, cursor::text FROM sync_state WHERE integration_id = \(integrationID) AND cursor IS NOT NULL",
-                as: String.self, String.self)
-            {
+                as: String.self,
+                String.self
+            ) {
                 result[stream] = try JSONColumn.value(cursor)
             }
             return result
         }
     }
 
-
     func states(integrationID: UUID) async throws -> [StreamState] {
         try await withConnection { connection in
             try await connection.rows(
                 "SELECT stream, cursor::text, updated_at FROM sync_state WHERE integration_id = \(integrationID) ORDER BY stream",
-                as: String.self, String?.self, Date.self
+                as: String.self,
+                String?.self,
+                Date.self
             ).map { row in
                 StreamState(
-                    stream: row.0, cursor: try row.1.map { try JSONColumn.value($0) }, updatedAt: row.2)
+                    stream: row.0,
+                    cursor: try row.1.map { try JSONColumn.value($0) },
+                    updatedAt: row.2
+                )
             }
         }
     }
@@ -77,11 +94,17 @@ extension Store {
     func resetState(tenantID: UUID, integrationID: UUID, stream: String?, actor: ActivityActor) async throws {
         try await withTransaction { connection in
             try await connection.query(
-                "DELETE FROM sync_state WHERE integration_id = \(integrationID) AND (\(stream)::text IS NULL OR stream = \(stream))")
+                "DELETE FROM sync_state WHERE integration_id = \(integrationID) AND (\(stream)::text IS NULL OR stream = \(stream))"
+            )
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: tenantID, actor: actor, action: .stateReset, integrationID: integrationID,
-                    details: ["stream": stream.map(JSONValue.string) ?? .null]))
+                    tenantID: tenantID,
+                    actor: actor,
+                    action: .stateReset,
+                    integrationID: integrationID,
+                    details: ["stream": stream.map(JSONValue.string) ?? .null]
+                )
+            )
         }
     }
 }

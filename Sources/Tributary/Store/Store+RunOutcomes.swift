@@ -15,22 +15,29 @@ extension Store {
     /// Marks the run succeeded (the run-task does this itself, after its last batch).
     func completeRun(runID: UUID, owner: String) async throws -> Bool {
         try await withTransaction { connection in
-            guard let run = try await connection.runs(
-                """
-                WITH done AS (
-                    UPDATE sync_runs SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
-                        error_code = NULL, error_message = NULL
-                    WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running'
-                    RETURNING *
-                )
-                SELECT \(unescaped: Self.runColumns) FROM done r
-                """
-            ).first?.0 else { return false }
+            guard
+                let run = try await connection.runs(
+                    """
+                    WITH done AS (
+                        UPDATE sync_runs SET status = 'succeeded', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+                            error_code = NULL, error_message = NULL
+                        WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running'
+                        RETURNING *
+                    )
+                    SELECT \(unescaped: Self.runColumns) FROM done r
+                    """
+                ).first?.0
+            else { return false }
             try await connection.settleIntegration(after: run, failed: false)
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: run.tenantID, actor: .system, action: .syncSucceeded, integrationID: run.integrationID,
-                    details: Self.runDetails(run)))
+                    tenantID: run.tenantID,
+                    actor: .system,
+                    action: .syncSucceeded,
+                    integrationID: run.integrationID,
+                    details: Self.runDetails(run)
+                )
+            )
             return true
         }
     }
@@ -39,7 +46,12 @@ extension Store {
     /// error may pass, else failed for good; cancelled instead, if someone asked for that.
     /// `lapsed` reclaims a run of a silent worker: it must still be that claim, and still expired.
     func failRun(
-        runID: UUID, owner: String, lapsed: Bool = false, error: RunError, retryable: Bool, backoff: Duration
+        runID: UUID,
+        owner: String,
+        lapsed: Bool = false,
+        error: RunError,
+        retryable: Bool,
+        backoff: Duration
     ) async throws -> FailOutcome {
         try await withTransaction { connection in
             let locked = try await connection.rows(
@@ -48,7 +60,11 @@ extension Store {
                 WHERE id = \(runID) AND status = 'running' AND lease_owner = \(owner)
                   AND (NOT \(lapsed) OR lease_expires_at < now())
                 FOR UPDATE
-                """, as: Int.self, Int.self, Bool.self)
+                """,
+                as: Int.self,
+                Int.self,
+                Bool.self
+            )
             guard let (attempt, maxAttempts, cancelRequested) = locked.first else { return .notOwned }
             if cancelRequested {
                 try await connection.cancelOwned(runID: runID, owner: owner)
@@ -62,24 +78,28 @@ extension Store {
                         task_pid = NULL, not_before = now() + interval '1 millisecond' * \(millis),
                         error_code = \(error.code), error_message = \(error.message)
                     WHERE id = \(runID)
-                    """)
+                    """
+                )
                 return .retrying(attempt: attempt + 1)
             }
-            guard let run = try await connection.runs(
-                """
-                WITH done AS (
-                    UPDATE sync_runs SET status = 'failed', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
-                        error_code = \(error.code), error_message = \(error.message)
-                    WHERE id = \(runID) RETURNING *
-                )
-                SELECT \(unescaped: Self.runColumns) FROM done r
-                """
-            ).first?.0 else { return .notOwned }
+            guard
+                let run = try await connection.runs(
+                    """
+                    WITH done AS (
+                        UPDATE sync_runs SET status = 'failed', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL,
+                            error_code = \(error.code), error_message = \(error.message)
+                        WHERE id = \(runID) RETURNING *
+                    )
+                    SELECT \(unescaped: Self.runColumns) FROM done r
+                    """
+                ).first?.0
+            else { return .notOwned }
             try await connection.settleIntegration(after: run, failed: true)
             var details = Self.runDetails(run)
             details["error"] = ["code": .string(error.code), "message": .string(error.message)]
             try await connection.appendActivity(
-                ActivityDraft(tenantID: run.tenantID, actor: .system, action: .syncFailed, integrationID: run.integrationID, details: details))
+                ActivityDraft(tenantID: run.tenantID, actor: .system, action: .syncFailed, integrationID: run.integrationID, details: details)
+            )
             return .failed
         }
     }
@@ -100,7 +120,8 @@ extension Store {
                     RETURNING *
                 )
                 SELECT \(unescaped: Self.runColumns) FROM changed r
-                """)
+                """
+            )
             guard let run = updated.first?.0 else {
                 return try await connection.runs(
                     "SELECT \(unescaped: Self.runColumns) FROM sync_runs r WHERE r.id = \(runID) AND r.tenant_id = \(tenantID) AND r.integration_id = \(integrationID)"
@@ -131,7 +152,9 @@ extension Store {
                     lease_owner = NULL, lease_expires_at = NULL, task_pid = NULL, not_before = now()
                 WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running'
                 RETURNING 1
-                """, as: Int.self)
+                """,
+                as: Int.self
+            )
         }
     }
 
@@ -153,15 +176,17 @@ extension Store {
 extension StoreConnection {
     /// Ends a running run of `owner` as cancelled.
     func cancelOwned(runID: UUID, owner: String) async throws {
-        guard let run = try await runs(
-            """
-            WITH done AS (
-                UPDATE sync_runs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running' RETURNING *
-            )
-            SELECT \(unescaped: Store.runColumns) FROM done r
-            """
-        ).first?.0 else { return }
+        guard
+            let run = try await runs(
+                """
+                WITH done AS (
+                    UPDATE sync_runs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = \(runID) AND lease_owner = \(owner) AND status = 'running' RETURNING *
+                )
+                SELECT \(unescaped: Store.runColumns) FROM done r
+                """
+            ).first?.0
+        else { return }
         try await settleCancelled(run, actor: .system)
     }
 
@@ -174,11 +199,17 @@ extension StoreConnection {
             UPDATE integrations SET last_run_id = \(run.id),
                 next_sync_at = coalesce(next_sync_at, \(unescaped: next.sql))
             WHERE id = \(run.integrationID)
-            """)
+            """
+        )
         try await appendActivity(
             ActivityDraft(
-                tenantID: run.tenantID, actor: actor, action: .syncCancelled, integrationID: run.integrationID,
-                details: Store.runDetails(run)))
+                tenantID: run.tenantID,
+                actor: actor,
+                action: .syncCancelled,
+                integrationID: run.integrationID,
+                details: Store.runDetails(run)
+            )
+        )
     }
 }
 
@@ -194,6 +225,7 @@ extension StoreConnection {
             UPDATE integrations SET consecutive_failures = \(streak), last_run_id = \(run.id), status = \(status.rawValue),
                 next_sync_at = \(unescaped: current.status.nextSyncAfterRun.sql), updated_at = now()
             WHERE id = \(run.integrationID)
-            """)
+            """
+        )
     }
 }

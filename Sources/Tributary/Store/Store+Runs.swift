@@ -11,17 +11,29 @@ extension Store {
 
     /// Queues a manual run; when one is already queued or running, returns that one's id instead.
     func enqueueRun(
-        integration: Integration, trigger: RunTrigger, streams: [String], fullResync: Bool, maxAttempts: Int, actor: ActivityActor
+        integration: Integration,
+        trigger: RunTrigger,
+        streams: [String],
+        fullResync: Bool,
+        maxAttempts: Int,
+        actor: ActivityActor
     ) async throws -> Result<SyncRun, ActiveRunError> {
         try await withTransaction { connection in
             if let run = try await connection.insertRun(
-                tenantID: integration.tenantID, integrationID: integration.id, provider: integration.provider, trigger: trigger,
-                streams: streams, fullResync: fullResync, maxAttempts: maxAttempts)
-            {
+                tenantID: integration.tenantID,
+                integrationID: integration.id,
+                provider: integration.provider,
+                trigger: trigger,
+                streams: streams,
+                fullResync: fullResync,
+                maxAttempts: maxAttempts
+            ) {
                 return .success(run)
             }
             let active = try await connection.rows(
-                "SELECT id FROM sync_runs WHERE integration_id = \(integration.id) AND status IN ('queued', 'running')", as: UUID.self)
+                "SELECT id FROM sync_runs WHERE integration_id = \(integration.id) AND status IN ('queued', 'running')",
+                as: UUID.self
+            )
             return .failure(ActiveRunError(runID: active.first))
         }
     }
@@ -49,7 +61,8 @@ extension Store {
                   AND (\(after == nil) OR (r.queued_at, r.id) < (\(unescaped: Self.epochPlus)\(after?.micros ?? 0)), \(after?.id)))
                 ORDER BY r.queued_at DESC, r.id DESC
                 LIMIT \(limit + 1)
-                """)
+                """
+            )
         }
         return Self.page(rows.map { ($0.0, $0.1, $0.0.id) }, limit: limit)
     }
@@ -79,7 +92,8 @@ extension Store {
                 FROM cleared
                 ON CONFLICT (integration_id) WHERE status IN ('queued', 'running') DO NOTHING
                 RETURNING id
-                """, as: UUID.self
+                """,
+                as: UUID.self
             ).count
         }
     }
@@ -87,7 +101,8 @@ extension Store {
     func activeRun(integrationID: UUID) async throws -> UUID? {
         try await withConnection { connection in
             try await connection.rows(
-                "SELECT id FROM sync_runs WHERE integration_id = \(integrationID) AND status IN ('queued', 'running')", as: UUID.self
+                "SELECT id FROM sync_runs WHERE integration_id = \(integrationID) AND status IN ('queued', 'running')",
+                as: UUID.self
             ).first
         }
     }
@@ -100,7 +115,12 @@ struct ActiveRunError: Error, Sendable {
 
 extension StoreConnection {
     func insertRun(
-        tenantID: UUID, integrationID: UUID, provider: String, trigger: RunTrigger, streams: [String], fullResync: Bool,
+        tenantID: UUID,
+        integrationID: UUID,
+        provider: String,
+        trigger: RunTrigger,
+        streams: [String],
+        fullResync: Bool,
         maxAttempts: Int
     ) async throws -> SyncRun? {
         try await runs(
@@ -120,15 +140,41 @@ extension StoreConnection {
     func runs(_ query: PostgresQuery) async throws -> [(SyncRun, Int64)] {
         try await rows(
             query,
-            as: UUID.self, UUID.self, UUID.self, String.self, String.self, [String].self, Bool.self, Int.self, Date.self,
-            Date?.self, Date?.self, String.self, Int64.self, String?.self, String?.self, Int64.self
+            as: UUID.self,
+            UUID.self,
+            UUID.self,
+            String.self,
+            String.self,
+            [String].self,
+            Bool.self,
+            Int.self,
+            Date.self,
+            Date?.self,
+            Date?.self,
+            String.self,
+            Int64.self,
+            String?.self,
+            String?.self,
+            Int64.self
         ).map { row in
             let stats = (try? JSONCoding.decoder.decode([String: StreamStats].self, from: Data(row.11.utf8))) ?? [:]
             let error = row.13.map { RunError(code: $0, message: row.14 ?? "") }
             let run = SyncRun(
-                id: row.0, tenantID: row.1, integrationID: row.2, trigger: RunTrigger(rawValue: row.3) ?? .manual,
-                status: RunStatus(rawValue: row.4) ?? .failed, streamNames: row.5, fullResync: row.6, attempt: row.7,
-                queuedAt: row.8, startedAt: row.9, finishedAt: row.10, streams: stats, recordsTotal: row.12, error: error)
+                id: row.0,
+                tenantID: row.1,
+                integrationID: row.2,
+                trigger: RunTrigger(rawValue: row.3) ?? .manual,
+                status: RunStatus(rawValue: row.4) ?? .failed,
+                streamNames: row.5,
+                fullResync: row.6,
+                attempt: row.7,
+                queuedAt: row.8,
+                startedAt: row.9,
+                finishedAt: row.10,
+                streams: stats,
+                recordsTotal: row.12,
+                error: error
+            )
             return (run, row.15)
         }
     }

@@ -15,21 +15,37 @@ struct SecretColumn: Sendable {
 
     static let all: [SecretColumn] = [
         SecretColumn(
-            table: "credentials", keyColumn: "key_id", secretColumn: "secret",
-            ownerColumns: "integration_id::text, tenant_id, integration_id::text", idColumn: "integration_id::text",
-            owner: integrationOwned(SecretOwner.credential)),
+            table: "credentials",
+            keyColumn: "key_id",
+            secretColumn: "secret",
+            ownerColumns: "integration_id::text, tenant_id, integration_id::text",
+            idColumn: "integration_id::text",
+            owner: integrationOwned(SecretOwner.credential)
+        ),
         SecretColumn(
-            table: "oauth_apps", keyColumn: "key_id", secretColumn: "client_secret",
-            ownerColumns: "provider, NULL::uuid, provider", idColumn: "provider",
-            owner: { _, provider in .oauthClientSecret(provider: provider) }),
+            table: "oauth_apps",
+            keyColumn: "key_id",
+            secretColumn: "client_secret",
+            ownerColumns: "provider, NULL::uuid, provider",
+            idColumn: "provider",
+            owner: { _, provider in .oauthClientSecret(provider: provider) }
+        ),
         SecretColumn(
-            table: "oauth_states", keyColumn: "key_id", secretColumn: "code_verifier",
-            ownerColumns: "encode(state_hash, 'hex'), tenant_id, integration_id::text", idColumn: "encode(state_hash, 'hex')",
-            owner: integrationOwned(SecretOwner.pkceVerifier)),
+            table: "oauth_states",
+            keyColumn: "key_id",
+            secretColumn: "code_verifier",
+            ownerColumns: "encode(state_hash, 'hex'), tenant_id, integration_id::text",
+            idColumn: "encode(state_hash, 'hex')",
+            owner: integrationOwned(SecretOwner.pkceVerifier)
+        ),
         SecretColumn(
-            table: "idempotency_keys", keyColumn: "key_id", secretColumn: "response_body",
-            ownerColumns: "id::text, tenant_id, id::text", idColumn: "id::text",
-            owner: { tenant, id in UUID(uuidString: id).map { .idempotentAnswer(tenantID: tenant, id: $0) } }),
+            table: "idempotency_keys",
+            keyColumn: "key_id",
+            secretColumn: "response_body",
+            ownerColumns: "id::text, tenant_id, id::text",
+            idColumn: "id::text",
+            owner: { tenant, id in UUID(uuidString: id).map { .idempotentAnswer(tenantID: tenant, id: $0) } }
+        ),
     ]
 
     /// The owner of a secret that belongs to an integration: a tenant id and an integration id, or nothing.
@@ -60,8 +76,9 @@ extension Store {
                     """
                     SELECT DISTINCT \(unescaped: column.keyColumn) FROM \(unescaped: column.table)
                     WHERE \(unescaped: column.keyColumn) IS NOT NULL
-                    """, as: String.self)
-                {
+                    """,
+                    as: String.self
+                ) {
                     ids.insert(id)
                 }
             }
@@ -78,7 +95,12 @@ extension Store {
                 FROM \(unescaped: column.table)
                 WHERE \(unescaped: column.keyColumn) <> \(keyID)
                 LIMIT \(limit)
-                """, as: String.self, UUID?.self, String.self, String.self, Data.self
+                """,
+                as: String.self,
+                UUID?.self,
+                String.self,
+                String.self,
+                Data.self
             ).map { row in
                 SealedRow(id: row.0, owner: column.owner(row.1, row.2), sealed: SealedSecret(keyID: row.3, box: row.4))
             }
@@ -95,7 +117,8 @@ extension Store {
                 WHERE \(unescaped: column.idColumn) = \(id) AND \(unescaped: column.keyColumn) = \(old.keyID)
                   AND \(unescaped: column.secretColumn) = \(old.box)
                 RETURNING 1
-                """, as: Int.self
+                """,
+                as: Int.self
             ).isEmpty)
         }
     }

@@ -9,10 +9,12 @@ extension Store {
                 """
                 INSERT INTO tenants (id, name, alert_emails) VALUES (\(UUID()), \(name), \(alertEmails))
                 RETURNING \(unescaped: Self.tenantColumns)
-                """)
+                """
+            )
             guard let tenant else { throw StoreError.failed("INSERT … RETURNING returned no row") }
             try await connection.appendActivity(
-                ActivityDraft(tenantID: tenant.id, actor: actor, action: .tenantCreated, details: ["name": .string(name)]))
+                ActivityDraft(tenantID: tenant.id, actor: actor, action: .tenantCreated, details: ["name": .string(name)])
+            )
             return tenant
         }
     }
@@ -33,11 +35,30 @@ extension Store {
                 ORDER BY created_at DESC, id DESC
                 LIMIT \(limit + 1)
                 """,
-                as: UUID.self, String.self, [String].self, String.self, Date.self, Date.self, Int64.self)
+                as: UUID.self,
+                String.self,
+                [String].self,
+                String.self,
+                Date.self,
+                Date.self,
+                Int64.self
+            )
         }
-        return Self.page(rows.map { row in
-            (Tenant(id: row.0, name: row.1, alertEmails: row.2, status: TenantStatus(rawValue: row.3) ?? .active, createdAt: row.4, updatedAt: row.5), row.6, row.0)
-        }, limit: limit)
+        return Self.page(
+            rows.map { row in
+                (
+                    Tenant(
+                        id: row.0,
+                        name: row.1,
+                        alertEmails: row.2,
+                        status: TenantStatus(rawValue: row.3) ?? .active,
+                        createdAt: row.4,
+                        updatedAt: row.5
+                    ), row.6, row.0
+                )
+            },
+            limit: limit
+        )
     }
 
     /// Changes what is given; nil when the tenant does not exist.
@@ -51,13 +72,15 @@ extension Store {
                     updated_at = now()
                 WHERE id = \(id)
                 RETURNING \(unescaped: Self.tenantColumns)
-                """)
+                """
+            )
             guard let tenant else { return nil }
             var changed: [JSONValue] = []
             if name != nil { changed.append("name") }
             if alertEmails != nil { changed.append("alert_emails") }
             try await connection.appendActivity(
-                ActivityDraft(tenantID: id, actor: actor, action: .tenantUpdated, details: ["changed": .array(changed)]))
+                ActivityDraft(tenantID: id, actor: actor, action: .tenantUpdated, details: ["changed": .array(changed)])
+            )
             return tenant
         }
     }
@@ -69,7 +92,9 @@ extension Store {
             // flight commits before the tenant goes, and its records go below with the rest.
             try await connection.query("SELECT 1 FROM sync_runs WHERE tenant_id = \(id) FOR UPDATE")
             let deleted = try await connection.rows(
-                "DELETE FROM tenants WHERE id = \(id) RETURNING id", as: UUID.self)
+                "DELETE FROM tenants WHERE id = \(id) RETURNING id",
+                as: UUID.self
+            )
             // Records carry no foreign key (see migration 0003): they go here, after their tenant.
             try await connection.query("DELETE FROM records WHERE tenant_id = \(id)")
             return !deleted.isEmpty
@@ -94,6 +119,8 @@ extension StoreConnection {
     func tenant(_ query: PostgresQuery) async throws -> Tenant? {
         try await rows(query, as: UUID.self, String.self, [String].self, String.self, Date.self, Date.self)
             .first
-            .map { Tenant(id: $0.0, name: $0.1, alertEmails: $0.2, status: TenantStatus(rawValue: $0.3) ?? .active, createdAt: $0.4, updatedAt: $0.5) }
+            .map {
+                Tenant(id: $0.0, name: $0.1, alertEmails: $0.2, status: TenantStatus(rawValue: $0.3) ?? .active, createdAt: $0.4, updatedAt: $0.5)
+            }
     }
 }

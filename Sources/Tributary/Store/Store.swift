@@ -37,7 +37,9 @@ public struct Store: Sendable {
 
     /// Lends one connection for a whole run to a `RecordsWriter`, the run-task's batch writer.
     func withRecordsWriter<Result: Sendable>(
-        run: ClaimedRun, owner: String, _ body: (RecordsWriter) async throws -> Result
+        run: ClaimedRun,
+        owner: String,
+        _ body: (RecordsWriter) async throws -> Result
     ) async throws -> Result {
         do {
             return try await client.withConnection { connection in
@@ -67,7 +69,10 @@ struct StoreConnection: Sendable {
 
     /// Rows that fit in memory (a page, a handful of ids), decoded as `T`.
     func rows<each T: PostgresDecodable & Sendable>(
-        _ query: PostgresQuery, as types: repeat (each T).Type, file: String = #fileID, line: Int = #line
+        _ query: PostgresQuery,
+        as types: repeat (each T).Type,
+        file: String = #fileID,
+        line: Int = #line
     ) async throws -> [(repeat each T)] {
         var result: [(repeat each T)] = []
         do {

@@ -13,7 +13,10 @@ struct ConnectorFactory: Sendable {
         let context = ConnectorContext(config: integration.config, credential: try await credential(for: integration), logger: logger)
         guard let connector = try registry.connector(for: integration.provider, context: context) else {
             throw ConnectorError(
-                code: "connector_unavailable", message: "no connector for provider \(integration.provider) in this build", retryable: false)
+                code: "connector_unavailable",
+                message: "no connector for provider \(integration.provider) in this build",
+                retryable: false
+            )
         }
         return (connector, context)
     }

@@ -14,8 +14,11 @@ struct RunTask {
     static let errorMarker = "TRIBUTARY_ERROR "
 
     func execute(run claimed: ClaimedRun, owner: String) async throws {
-        guard let run = try await store.run(id: claimed.id), let integration = try await store.integration(
-            tenantID: claimed.tenantID, id: claimed.integrationID),
+        guard let run = try await store.run(id: claimed.id),
+            let integration = try await store.integration(
+                tenantID: claimed.tenantID,
+                id: claimed.integrationID
+            ),
             let provider = catalog.provider(id: integration.provider)
         else {
             throw ConnectorError(code: "integration_gone", message: "the run's integration no longer exists", retryable: false)
@@ -83,8 +86,10 @@ struct RefreshingTokenSource: AccessTokenSource {
             return try await refresher.accessToken(integrationID: integrationID, rejected: rejected)
         } catch TokenRefresher.RefreshError.reauthorizationRequired {
             throw ConnectorError(
-                code: "reauthorization_required", message: "the provider refused the refresh token; reconnect the integration",
-                retryable: false)
+                code: "reauthorization_required",
+                message: "the provider refused the refresh token; reconnect the integration",
+                retryable: false
+            )
         } catch TokenRefresher.RefreshError.unavailable(let reason) {
             throw ConnectorError(code: "token_refresh_failed", message: reason, retryable: true)
         }

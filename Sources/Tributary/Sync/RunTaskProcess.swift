@@ -17,7 +17,10 @@ enum RunTaskProcess {
     /// what it returns is dropped; if `watch` returns first, the child is stopped: SIGTERM, then SIGKILL
     /// if it is still there after `grace`. Throws when the child cannot start or its output cannot be read.
     static func run<Stop: Sendable>(
-        binary: String, arguments: [String], environment: [String: String], grace: Duration = .seconds(5),
+        binary: String,
+        arguments: [String],
+        environment: [String: String],
+        grace: Duration = .seconds(5),
         watch: @escaping @Sendable (_ pid: Int32) async -> Stop
     ) async throws -> Finished<Stop> {
         let stopping: [TeardownStep] = [.gracefulShutDown(allowedDurationToNextStep: grace)]
@@ -27,8 +30,13 @@ enum RunTaskProcess {
         for (key, value) in environment { childEnvironment[Environment.Key(stringLiteral: key)] = value }
 
         let result = try await Subprocess.run(
-            .path(FilePath(binary)), arguments: Arguments(arguments), environment: .custom(childEnvironment),
-            platformOptions: options, input: .none, output: .sequence, error: .combinedWithOutput
+            .path(FilePath(binary)),
+            arguments: Arguments(arguments),
+            environment: .custom(childEnvironment),
+            platformOptions: options,
+            input: .none,
+            output: .sequence,
+            error: .combinedWithOutput
         ) { execution in
             try await withThrowingTaskGroup(of: Event<Stop>.self) { group in
                 group.addTask { .ended(output: try await tail(of: execution.standardOutput)) }

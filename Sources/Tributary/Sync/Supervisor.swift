@@ -38,8 +38,10 @@ struct Supervisor: Sendable {
                     let token = "\(owner)#\(UUID().uuidString.prefix(8).lowercased())"
                     do {
                         claimed = try await store.claimRun(
-                            owner: token, leaseSeconds: settings.leaseSeconds,
-                            limits: ClaimLimits(perTenant: settings.perTenant, perProvider: settings.perProvider))
+                            owner: token,
+                            leaseSeconds: settings.leaseSeconds,
+                            limits: ClaimLimits(perTenant: settings.perTenant, perProvider: settings.perProvider)
+                        )
                     } catch {
                         logger.warning("could not claim a run", metadata: ["error": "\(error)"])
                         break
@@ -69,7 +71,8 @@ struct Supervisor: Sendable {
         let finished: RunTaskProcess.Finished<Stop>
         do {
             finished = try await RunTaskProcess.run(
-                binary: settings.runTaskBinary, arguments: ["run-task", run.id.lowercased, "--lease-owner", token],
+                binary: settings.runTaskBinary,
+                arguments: ["run-task", run.id.lowercased, "--lease-owner", token],
                 environment: childEnvironment
             ) { [log] pid in
                 log.info("run-task started", metadata: ["pid": "\(pid)", "attempt": "\(run.attempt)"])
@@ -126,7 +129,7 @@ struct Supervisor: Sendable {
                 case nil: return .leaseLost
                 case false?: lastBeat = .now
                 }
-            } catch where Task.isCancelled {
+            } catch  where Task.isCancelled {
                 return .shutdown
             } catch {
                 // A database hiccup is not a lost lease: keep trying until the lease itself would lapse.
@@ -142,8 +145,11 @@ struct Supervisor: Sendable {
             // The run-task marks its run succeeded itself; if it did not, it did not finish.
             if (try? await store.run(id: run.id))??.status == .succeeded { return }
             await fail(
-                run, token: token, RunError(code: "run_task_incomplete", message: "the run-task exited without finishing the run"),
-                retryable: true)
+                run,
+                token: token,
+                RunError(code: "run_task_incomplete", message: "the run-task exited without finishing the run"),
+                retryable: true
+            )
             return
         }
         if let reported = RunTaskReport.last(in: output) {
@@ -163,7 +169,12 @@ struct Supervisor: Sendable {
     private func fail(_ run: ClaimedRun, token: String, _ error: RunError, retryable: Bool) async {
         do {
             let outcome = try await store.failRun(
-                runID: run.id, owner: token, error: error, retryable: retryable, backoff: settings.backoff(afterAttempt: run.attempt))
+                runID: run.id,
+                owner: token,
+                error: error,
+                retryable: retryable,
+                backoff: settings.backoff(afterAttempt: run.attempt)
+            )
             logger.info("run attempt failed", metadata: ["run_id": "\(run.id.lowercased)", "code": "\(error.code)", "outcome": "\(outcome)"])
         } catch {
             logger.error("could not record a failed run", metadata: ["run_id": "\(run.id.lowercased)", "error": "\(error)"])
@@ -176,12 +187,19 @@ struct Supervisor: Sendable {
             for expired in try await store.expiredRuns(limit: 100) {
                 let attempt = (try? await store.run(id: expired.id))??.attempt ?? 1
                 let outcome = try await store.failRun(
-                    runID: expired.id, owner: expired.owner, lapsed: true,
+                    runID: expired.id,
+                    owner: expired.owner,
+                    lapsed: true,
                     error: RunError(code: "lease_expired", message: "the worker running this run stopped renewing its lease"),
-                    retryable: true, backoff: .zero)
-                logger.warning("reclaimed a run from a silent worker", metadata: [
-                    "run_id": "\(expired.id.lowercased)", "previous_owner": "\(expired.owner)", "attempt": "\(attempt)", "outcome": "\(outcome)",
-                ])
+                    retryable: true,
+                    backoff: .zero
+                )
+                logger.warning(
+                    "reclaimed a run from a silent worker",
+                    metadata: [
+                        "run_id": "\(expired.id.lowercased)", "previous_owner": "\(expired.owner)", "attempt": "\(attempt)", "outcome": "\(outcome)",
+                    ]
+                )
             }
         } catch {
             logger.warning("could not reclaim expired runs", metadata: ["error": "\(error)"])

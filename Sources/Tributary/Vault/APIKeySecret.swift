@@ -21,7 +21,8 @@ struct APIKeySecret: Sendable {
 
     /// Whether `token` has the shape of a key at all (so a malformed one never reaches the database).
     static func looksLikeKey(_ token: String) -> Bool {
-        token.hasPrefix(marker) && token.count == marker.count + 40 && token.dropFirst(marker.count).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        token.hasPrefix(marker) && token.count == marker.count + 40
+            && token.dropFirst(marker.count).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
     }
 
     static func hash(_ token: String) -> Data {

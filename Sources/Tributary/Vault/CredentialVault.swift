@@ -12,7 +12,8 @@ struct CredentialVault: Sendable {
             type: secret.type,
             sealed: try keyRing.seal(plaintext, for: .credential(tenantID: tenantID, integrationID: integrationID)),
             fingerprint: keyRing.fingerprint(secret.fingerprintSource),
-            expiresAt: expiresAt)
+            expiresAt: expiresAt
+        )
     }
 
     func open(_ stored: StoredCredential) throws -> CredentialSecret {

@@ -37,7 +37,10 @@ public struct KeyRing: Sendable {
         self.primaryID = primaryID
         self.keys = keys
         self.fingerprintKey = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: primary, info: Data("tributary credential fingerprint".utf8), outputByteCount: 32)
+            inputKeyMaterial: primary,
+            info: Data("tributary credential fingerprint".utf8),
+            outputByteCount: 32
+        )
     }
 
     public var keyIDs: Set<String> { Set(keys.keys) }

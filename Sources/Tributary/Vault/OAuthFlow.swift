@@ -44,21 +44,28 @@ struct OAuthFlow: Sendable {
         let challenge = Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString()
         let expiresAt = Date(timeIntervalSinceNow: Self.stateLifetime)
         let sealedVerifier = try vault.keyRing.seal(
-            verifier, for: .pkceVerifier(tenantID: integration.tenantID, integrationID: integration.id))
+            verifier,
+            for: .pkceVerifier(tenantID: integration.tenantID, integrationID: integration.id)
+        )
         try await store.insertOAuthState(
-            stateHash: Self.hash(state), tenantID: integration.tenantID, integrationID: integration.id,
-            verifier: sealedVerifier, expiresAt: expiresAt)
+            stateHash: Self.hash(state),
+            tenantID: integration.tenantID,
+            integrationID: integration.id,
+            verifier: sealedVerifier,
+            expiresAt: expiresAt
+        )
 
         var components = URLComponents(string: app.authorizeURL) ?? URLComponents()
-        components.queryItems = (components.queryItems ?? []) + [
-            URLQueryItem(name: "response_type", value: "code"),
-            URLQueryItem(name: "client_id", value: app.clientID),
-            URLQueryItem(name: "redirect_uri", value: redirectURI),
-            URLQueryItem(name: "scope", value: app.scopes.joined(separator: " ")),
-            URLQueryItem(name: "state", value: state),
-            URLQueryItem(name: "code_challenge", value: challenge),
-            URLQueryItem(name: "code_challenge_method", value: "S256"),
-        ]
+        components.queryItems =
+            (components.queryItems ?? []) + [
+                URLQueryItem(name: "response_type", value: "code"),
+                URLQueryItem(name: "client_id", value: app.clientID),
+                URLQueryItem(name: "redirect_uri", value: redirectURI),
+                URLQueryItem(name: "scope", value: app.scopes.joined(separator: " ")),
+                URLQueryItem(name: "state", value: state),
+                URLQueryItem(name: "code_challenge", value: challenge),
+                URLQueryItem(name: "code_challenge_method", value: "S256"),
+            ]
         // URLComponents leaves '+' alone in queries; a literal plus must not read as a space.
         components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
         return Authorization(authorizeURL: components.string ?? app.authorizeURL, state: state, expiresAt: expiresAt)
@@ -75,7 +82,9 @@ struct OAuthFlow: Sendable {
             throw FlowError.integrationGone
         }
         let verifier = try vault.keyRing.openString(
-            consumed.verifier, for: .pkceVerifier(tenantID: consumed.tenantID, integrationID: consumed.integrationID))
+            consumed.verifier,
+            for: .pkceVerifier(tenantID: consumed.tenantID, integrationID: consumed.integrationID)
+        )
         let client = try clientConfig(app)
         let tokens: OAuthTokens
         do {
@@ -84,9 +93,15 @@ struct OAuthFlow: Sendable {
             throw FlowError.token(error)
         }
         let sealed = try vault.seal(.oauth2(tokens), tenantID: integration.tenantID, integrationID: integration.id)
-        guard let connected = try await store.replaceCredential(
-            tenantID: integration.tenantID, integrationID: integration.id, credential: sealed,
-            transition: \.afterOAuthConnected, action: .oauthConnected, actor: .system)
+        guard
+            let connected = try await store.replaceCredential(
+                tenantID: integration.tenantID,
+                integrationID: integration.id,
+                credential: sealed,
+                transition: \.afterOAuthConnected,
+                action: .oauthConnected,
+                actor: .system
+            )
         else {
             throw FlowError.integrationGone
         }
@@ -99,7 +114,8 @@ struct OAuthFlow: Sendable {
             clientID: app.clientID,
             clientSecret: try vault.keyRing.openString(app.clientSecret, for: .oauthClientSecret(provider: app.provider)),
             tokenURL: app.tokenURL,
-            authentication: catalog.provider(id: app.provider)?.oauth?.clientAuthentication ?? .basic)
+            authentication: catalog.provider(id: app.provider)?.oauth?.clientAuthentication ?? .basic
+        )
     }
 
     static func randomToken(bytes count: Int) -> String {

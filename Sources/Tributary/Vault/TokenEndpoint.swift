@@ -30,14 +30,20 @@ struct TokenEndpoint: Sendable {
     func exchange(code: String, verifier: String, redirectURI: String, client: OAuthClientConfig) async throws(TokenEndpointError) -> OAuthTokens {
         try await request(
             ["grant_type": "authorization_code", "code": code, "redirect_uri": redirectURI, "code_verifier": verifier],
-            client: client, previousRefreshToken: nil)
+            client: client,
+            previousRefreshToken: nil
+        )
     }
 
     func refresh(refreshToken: String, client: OAuthClientConfig) async throws(TokenEndpointError) -> OAuthTokens {
         try await request(["grant_type": "refresh_token", "refresh_token": refreshToken], client: client, previousRefreshToken: refreshToken)
     }
 
-    private func request(_ fields: [String: String], client: OAuthClientConfig, previousRefreshToken: String?) async throws(TokenEndpointError) -> OAuthTokens {
+    private func request(
+        _ fields: [String: String],
+        client: OAuthClientConfig,
+        previousRefreshToken: String?
+    ) async throws(TokenEndpointError) -> OAuthTokens {
         var form = fields
         var request = HTTPClientRequest(url: client.tokenURL)
         request.method = .POST
@@ -85,8 +91,12 @@ struct TokenEndpoint: Sendable {
         }
         // A provider that does not rotate refresh tokens sends none back: keep the one we have.
         return OAuthTokens(
-            accessToken: accessToken, refreshToken: string("refresh_token") ?? previousRefreshToken,
-            tokenType: string("token_type"), scope: string("scope"), expiresAt: expiresAt)
+            accessToken: accessToken,
+            refreshToken: string("refresh_token") ?? previousRefreshToken,
+            tokenType: string("token_type"),
+            scope: string("scope"),
+            expiresAt: expiresAt
+        )
     }
 
     /// application/x-www-form-urlencoded, as RFC 6749 Appendix B asks.

@@ -51,7 +51,10 @@ struct TokenRefresher: Sendable {
             if !needsRefresh(tokens, expiresAt: stored.expiresAt, rejected: rejected) { return .success(tokens.accessToken) }
             guard let refreshToken = tokens.refreshToken, integration != nil, let app else {
                 try await connection.markReauthorizationRequired(
-                    tenantID: stored.tenantID, integrationID: integrationID, reason: "no refresh token or OAuth app")
+                    tenantID: stored.tenantID,
+                    integrationID: integrationID,
+                    reason: "no refresh token or OAuth app"
+                )
                 return .failure(.reauthorizationRequired)
             }
             let client = try flow.clientConfig(app)
@@ -68,8 +71,10 @@ struct TokenRefresher: Sendable {
             case .failure(.invalidGrant(let description)):
                 flow.logger.warning("refresh token refused", metadata: ["integration_id": "\(integrationID.lowercased)"])
                 try await connection.markReauthorizationRequired(
-                    tenantID: stored.tenantID, integrationID: integrationID,
-                    reason: "invalid_grant" + (description.isEmpty ? "" : ": \(description)"))
+                    tenantID: stored.tenantID,
+                    integrationID: integrationID,
+                    reason: "invalid_grant" + (description.isEmpty ? "" : ": \(description)")
+                )
                 return .failure(.reauthorizationRequired)
             case .failure(.rejected(let code, _)):
                 return .failure(.unavailable("the token endpoint refused the refresh: \(code)"))
@@ -78,11 +83,20 @@ struct TokenRefresher: Sendable {
             }
             let sealed = try flow.vault.seal(.oauth2(fresh), tenantID: stored.tenantID, integrationID: integrationID)
             try await connection.updateTokens(
-                integrationID: integrationID, sealed: sealed.sealed, fingerprint: sealed.fingerprint, expiresAt: fresh.expiresAt)
+                integrationID: integrationID,
+                sealed: sealed.sealed,
+                fingerprint: sealed.fingerprint,
+                expiresAt: fresh.expiresAt
+            )
             try await connection.appendActivity(
                 ActivityDraft(
-                    tenantID: stored.tenantID, actor: .system, action: .oauthRefreshed, integrationID: integrationID,
-                    details: ["expires_at": fresh.expiresAt.map { .string(Timestamps.format($0)) } ?? .null]))
+                    tenantID: stored.tenantID,
+                    actor: .system,
+                    action: .oauthRefreshed,
+                    integrationID: integrationID,
+                    details: ["expires_at": fresh.expiresAt.map { .string(Timestamps.format($0)) } ?? .null]
+                )
+            )
             return .success(fresh.accessToken)
         }
         return try outcome.get()

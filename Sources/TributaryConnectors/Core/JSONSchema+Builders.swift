@@ -3,7 +3,9 @@
 extension JSONSchema {
     /// A config schema: a closed object under JSON Schema 2020-12, with shared shapes in `defs`.
     public static func document(
-        required: [String] = [], defs: [String: JSONValue] = [:], _ properties: [String: JSONValue]
+        required: [String] = [],
+        defs: [String: JSONValue] = [:],
+        _ properties: [String: JSONValue]
     ) -> JSONValue {
         var schema = closedObjectKeywords(required: required, properties)
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -22,19 +24,28 @@ extension JSONSchema {
     }
 
     public static func integer(
-        minimum: Int? = nil, maximum: Int? = nil, default value: Int? = nil, _ description: String? = nil
+        minimum: Int? = nil,
+        maximum: Int? = nil,
+        default value: Int? = nil,
+        _ description: String? = nil
     ) -> JSONValue {
         let number = { (bound: Int?) in bound.map { JSONValue.number(Double($0)) } }
         return annotated(["type": "integer", "minimum": number(minimum), "maximum": number(maximum), "default": number(value)], description)
     }
 
     public static func string(
-        minLength: Int? = nil, pattern: String? = nil, format: String? = nil, default value: String? = nil, _ description: String? = nil
+        minLength: Int? = nil,
+        pattern: String? = nil,
+        format: String? = nil,
+        default value: String? = nil,
+        _ description: String? = nil
     ) -> JSONValue {
         let length = minLength.map { JSONValue.number(Double($0)) }
         let text = { (keyword: String?) in keyword.map(JSONValue.string) }
         return annotated(
-            ["type": "string", "minLength": length, "pattern": text(pattern), "format": text(format), "default": text(value)], description)
+            ["type": "string", "minLength": length, "pattern": text(pattern), "format": text(format), "default": text(value)],
+            description
+        )
     }
 
     private static func annotated(_ keywords: [String: JSONValue?], _ description: String?) -> JSONValue {

@@ -83,8 +83,13 @@ public struct ProviderDescriptor: Sendable, Encodable {
     public var streamsInConfig: (@Sendable ([String: JSONValue]) -> [StreamDescriptor])?
 
     public init(
-        id: String, name: String, authTypes: [AuthType], streams: [StreamDescriptor], configSchema: JSONValue,
-        oauth: OAuthSpec? = nil, streamsInConfig: (@Sendable ([String: JSONValue]) -> [StreamDescriptor])? = nil
+        id: String,
+        name: String,
+        authTypes: [AuthType],
+        streams: [StreamDescriptor],
+        configSchema: JSONValue,
+        oauth: OAuthSpec? = nil,
+        streamsInConfig: (@Sendable ([String: JSONValue]) -> [StreamDescriptor])? = nil
     ) {
         self.id = id
         self.name = name
@@ -120,7 +125,10 @@ extension ProviderDescriptor {
     static func httpConfigSchema(defaultBaseURL: String) -> JSONValue {
         JSONSchema.document([
             "base_url": JSONSchema.string(
-                format: "uri", default: defaultBaseURL, "The API's base URL; override it for proxies, regional hosts and tests."),
+                format: "uri",
+                default: defaultBaseURL,
+                "The API's base URL; override it for proxies, regional hosts and tests."
+            ),
             "historical_sync_days": JSONSchema.integer(minimum: 1, maximum: 3650, default: 90, "How many days of history the first sync reads."),
         ])
     }

@@ -51,7 +51,10 @@ extension SchemaEvaluator {
     /// Faults for a value no oneOf/anyOf branch accepts: the discriminated branch's own faults are what
     /// the client can act on ("auth.api_key is required"); without one, listing every branch's faults would only confuse.
     private func noneMatched(
-        _ value: JSONValue, branches: [JSONValue], outcomes: [[SchemaViolation]], at path: String
+        _ value: JSONValue,
+        branches: [JSONValue],
+        outcomes: [[SchemaViolation]],
+        at path: String
     ) -> [SchemaViolation] {
         if let index = discriminatedBranch(for: value, among: branches) { return outcomes[index] }
         return [SchemaViolation(path: path, message: "matches none of the allowed shapes")]

@@ -10,7 +10,8 @@ extension SchemaEvaluator {
         while case .object(let keywords) = current {
             if let found = keywords[name] { return found }
             guard case .string(let ref)? = keywords["$ref"], followed.insert(ref).inserted,
-                  let target = resolve(ref) else { return nil }
+                let target = resolve(ref)
+            else { return nil }
             current = target
         }
         return nil
@@ -37,7 +38,8 @@ extension SchemaEvaluator {
         let known = names.filter { Self.noun(forType: $0) != nil }
         guard !known.isEmpty, !known.contains(where: { Self.value(value, isOfType: $0) }) else { return nil }
         let nouns = known.compactMap(Self.noun(forType:))
-        let listed = nouns.count == 1
+        let listed =
+            nouns.count == 1
             ? nouns[0]
             : nouns.dropLast().joined(separator: ", ") + " or " + nouns[nouns.count - 1]
         return "must be \(listed)"
@@ -59,7 +61,7 @@ extension SchemaEvaluator {
     private static func value(_ value: JSONValue, isOfType name: String) -> Bool {
         switch (name, value) {
         case ("null", .null), ("boolean", .bool), ("string", .string), ("number", .number),
-             ("array", .array), ("object", .object):
+            ("array", .array), ("object", .object):
             true
         case ("integer", .number(let number)):
             number.isFinite && number.rounded(.towardZero) == number
@@ -103,8 +105,8 @@ extension SchemaEvaluator {
     /// Web URLs only: a config URL is something Tributary will call, so `mailto:` or a bare path is a mistake.
     static func isWebURL(_ string: String) -> Bool {
         guard let components = URLComponents(string: string),
-              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = components.host, !host.isEmpty
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
         else { return false }
         return true
     }
@@ -131,7 +133,8 @@ extension SchemaEvaluator {
             "\"" + string.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case .array(let elements): "[" + elements.map(json).joined(separator: ", ") + "]"
         case .object(let members):
-            "{" + members.keys.sorted().map { key in json(.string(key)) + ": " + json(members[key] ?? .null) }
+            "{"
+                + members.keys.sorted().map { key in json(.string(key)) + ": " + json(members[key] ?? .null) }
                 .joined(separator: ", ") + "}"
         }
     }

@@ -40,10 +40,12 @@ struct DemoConnector: Connector {
                 records.append(
                     request.stream.name == "events"
                         ? DemoGenerator.event(run: run, index: index, seed: seed)
-                        : DemoGenerator.contact(run: run, index: index, pool: pool, seed: seed))
+                        : DemoGenerator.contact(run: run, index: index, pool: pool, seed: seed)
+                )
             }
             let done = end == volume
-            let checkpoint: JSONValue = done ? ["run": .number(Double(run + 1)), "offset": 0] : ["run": .number(Double(run)), "offset": .number(Double(end))]
+            let checkpoint: JSONValue =
+                done ? ["run": .number(Double(run + 1)), "offset": 0] : ["run": .number(Double(run)), "offset": .number(Double(end))]
             try await emit(RecordBatch(records: records, checkpoint: checkpoint))
             offset = end
             batches += 1

@@ -12,19 +12,41 @@ public enum DemoProvider: Provider {
         ],
         configSchema: JSONSchema.document([
             "records_per_run": JSONSchema.integer(
-                minimum: 0, maximum: 10_000_000, default: 100, "How many new or changed records each stream yields per run."),
+                minimum: 0,
+                maximum: 10_000_000,
+                default: 100,
+                "How many new or changed records each stream yields per run."
+            ),
             "contacts_pool": JSONSchema.integer(
-                minimum: 1, maximum: 100_000_000, default: 1_000_000, "How many distinct contacts exist; later runs change contacts already seen."),
+                minimum: 1,
+                maximum: 100_000_000,
+                default: 1_000_000,
+                "How many distinct contacts exist; later runs change contacts already seen."
+            ),
             "batch_size": JSONSchema.integer(minimum: 1, maximum: 50_000, default: 5000, "Records per batch (and per checkpoint)."),
             "spike_run": JSONSchema.integer(minimum: 1, "The run (1 is the first) whose volume spike_multiplier multiplies, once."),
             "spike_multiplier": JSONSchema.integer(
-                minimum: 1, maximum: 1000, default: 1, "Multiplies the volume of spike_run, to try data-spike alerts."),
+                minimum: 1,
+                maximum: 1000,
+                default: 1,
+                "Multiplies the volume of spike_run, to try data-spike alerts."
+            ),
             "batch_delay_ms": JSONSchema.integer(
-                minimum: 0, maximum: 60_000, default: 0, "Waits this long before each batch: a slow source, to try cancellation and crashes."),
+                minimum: 0,
+                maximum: 60_000,
+                default: 0,
+                "Waits this long before each batch: a slow source, to try cancellation and crashes."
+            ),
             "fail_on_run": JSONSchema.integer(
-                minimum: 1, "Makes that run fail after its first batch, without retry, to try failure handling and alerts."),
+                minimum: 1,
+                "Makes that run fail after its first batch, without retry, to try failure handling and alerts."
+            ),
             "lists_count": JSONSchema.integer(
-                minimum: 0, maximum: 100_000, default: 10, "How many lists exist; lower it and the next run marks the missing ones deleted."),
+                minimum: 0,
+                maximum: 100_000,
+                default: 10,
+                "How many lists exist; lower it and the next run marks the missing ones deleted."
+            ),
             "seed": JSONSchema.integer(default: 1, "Seed of the generator; the same seed yields the same records."),
         ])
     )

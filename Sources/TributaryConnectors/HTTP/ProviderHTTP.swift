@@ -41,11 +41,18 @@ public struct ProviderHTTP: Sendable {
     /// Follows no redirect: a provider (or anything in between) must not steer a credential to
     /// another host or to plain http. Lives as long as the process, like `HTTPClient.shared`.
     public static let client = HTTPClient(
-        eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+        eventLoopGroupProvider: .singleton,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow)
+    )
 
     public init(
-        client: HTTPClient = ProviderHTTP.client, baseURL: String, credential: ConnectorCredential, keyPlacement: APIKeyPlacement,
-        extraHeaders: [(String, String)] = [], limiter: RateLimiter, logger: Logger
+        client: HTTPClient = ProviderHTTP.client,
+        baseURL: String,
+        credential: ConnectorCredential,
+        keyPlacement: APIKeyPlacement,
+        extraHeaders: [(String, String)] = [],
+        limiter: RateLimiter,
+        logger: Logger
     ) throws {
         guard let base = URLComponents(string: baseURL), base.scheme != nil, base.host != nil else {
             throw ConnectorError(code: "invalid_config", message: "base_url is not an absolute URL", retryable: false)
@@ -125,10 +132,17 @@ public struct ProviderHTTP: Sendable {
                 headers = response.headers
                 body = Data(try await response.body.collect(upTo: maxResponseBytes).readableBytesView)
             } catch is NIOTooManyBytesError {
-                throw ConnectorError(code: "response_too_large", message: "\(path) answered more than \(maxResponseBytes >> 20) MiB", retryable: false)
+                throw ConnectorError(
+                    code: "response_too_large",
+                    message: "\(path) answered more than \(maxResponseBytes >> 20) MiB",
+                    retryable: false
+                )
             } catch {
                 if attempt < maxAttempts {
-                    logger.warning("request failed; retrying", metadata: ["path": "\(path)", "attempt": "\(attempt)", "error_type": "\(type(of: error))"])
+                    logger.warning(
+                        "request failed; retrying",
+                        metadata: ["path": "\(path)", "attempt": "\(attempt)", "error_type": "\(type(of: error))"]
+                    )
                     try await Task.sleep(for: backoff(attempt))
                     continue
                 }
@@ -146,7 +160,10 @@ public struct ProviderHTTP: Sendable {
                     continue
                 }
                 throw ConnectorError(
-                    code: "credential_rejected", message: "\(path) answered 401: \(Self.providerMessage(body))", retryable: false)
+                    code: "credential_rejected",
+                    message: "\(path) answered 401: \(Self.providerMessage(body))",
+                    retryable: false
+                )
             case 429:
                 let wait = Self.retryAfter(headers) ?? backoff(attempt)
                 guard attempt < maxAttempts, wait <= maxRetryAfter else {
@@ -164,7 +181,10 @@ public struct ProviderHTTP: Sendable {
                 continue
             default:
                 throw ConnectorError(
-                    code: "provider_rejected", message: "\(path) answered \(status): \(Self.providerMessage(body))", retryable: false)
+                    code: "provider_rejected",
+                    message: "\(path) answered \(status): \(Self.providerMessage(body))",
+                    retryable: false
+                )
             }
         }
     }
@@ -282,7 +302,9 @@ extension JSONValue {
         case .string(let text): .string(text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
         case .array(let items): .array(items.map(\.withoutNUL))
         case .object(let fields):
-            .object(Dictionary(uniqueKeysWithValues: fields.map { ($0.key.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"), $0.value.withoutNUL) }))
+            .object(
+                Dictionary(uniqueKeysWithValues: fields.map { ($0.key.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"), $0.value.withoutNUL) })
+            )
         default: self
         }
     }

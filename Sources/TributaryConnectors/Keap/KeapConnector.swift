@@ -13,10 +13,13 @@ struct KeapConnector: Connector {
     init(context: ConnectorContext) throws {
         self.context = context
         self.http = try ProviderHTTP(
-            baseURL: context.string("base_url") ?? KeapProvider.baseURL, credential: context.credential,
+            baseURL: context.string("base_url") ?? KeapProvider.baseURL,
+            credential: context.credential,
             keyPlacement: .header("X-Keap-API-Key"),
             // Keap allows bursts of about 25 calls a second.
-            limiter: RateLimiter(burst: 10, perSecond: 10), logger: context.logger)
+            limiter: RateLimiter(burst: 10, perSecond: 10),
+            logger: context.logger
+        )
     }
 
     func check() async throws {
@@ -43,7 +46,8 @@ struct KeapConnector: Connector {
                 query: [
                     ("since", Timestamps.formatMilliseconds(since)), ("until", Timestamps.formatMilliseconds(until)), ("order", "last_updated"),
                     ("order_direction", "ASCENDING"), ("limit", String(Self.pageSize)), ("offset", String(skip)),
-                ])
+                ]
+            )
             let items = try await page(url, key: "contacts")
             guard !items.isEmpty else { break }
             var records: [SourceRecord] = []
@@ -63,7 +67,9 @@ struct KeapConnector: Connector {
             // Next page: from the newest timestamp, skipping the records at it already read.
             skip = lastSeen == since ? skip + atLast : atLast
             since = lastSeen
-            try await emit(RecordBatch(records: records, checkpoint: ["since": .string(Timestamps.formatMilliseconds(since)), "skip": .number(Double(skip))]))
+            try await emit(
+                RecordBatch(records: records, checkpoint: ["since": .string(Timestamps.formatMilliseconds(since)), "skip": .number(Double(skip))])
+            )
         }
         try await emit(RecordBatch(records: [], checkpoint: ["since": .string(Timestamps.formatMilliseconds(max(since, until))), "skip": 0]))
     }
@@ -72,7 +78,8 @@ struct KeapConnector: Connector {
     private func readEmails(_ request: StreamRequest, emit: (RecordBatch) async throws -> Void) async throws {
         let calendar = Self.utcCalendar
         let today = calendar.startOfDay(for: Date())
-        var day = request.cursor?["day"]?.stringValue.flatMap { Timestamps.parse($0 + "T00:00:00Z") }
+        var day =
+            request.cursor?["day"]?.stringValue.flatMap { Timestamps.parse($0 + "T00:00:00Z") }
             ?? calendar.startOfDay(for: Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400))
         while day < today {
             let next = calendar.date(byAdding: .day, value: 1, to: day) ?? today
@@ -83,7 +90,8 @@ struct KeapConnector: Connector {
                     query: [
                         ("since_sent_date", Timestamps.format(day)), ("until_sent_date", Timestamps.format(next)),
                         ("limit", String(Self.pageSize)), ("offset", String(offset)),
-                    ])
+                    ]
+                )
                 let items = try await page(url, key: "emails")
                 if items.isEmpty { break }
                 let records = items.compactMap { item in Self.id(item).map { SourceRecord(id: $0, json: item.jsonText) } }

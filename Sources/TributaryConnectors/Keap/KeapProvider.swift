@@ -15,7 +15,8 @@ public enum KeapProvider: Provider {
             authorizeURL: "https://accounts.infusionsoft.com/app/oauth/authorize",
             tokenURL: "https://api.infusionsoft.com/token",
             clientAuthentication: .body,
-            defaultScopes: ["full"])
+            defaultScopes: ["full"]
+        )
     )
 
     public static func connector(context: ConnectorContext) throws -> any Connector {

@@ -13,11 +13,14 @@ struct KlaviyoConnector: Connector {
     init(context: ConnectorContext) throws {
         self.context = context
         self.http = try ProviderHTTP(
-            baseURL: context.string("base_url") ?? KlaviyoProvider.baseURL, credential: context.credential,
+            baseURL: context.string("base_url") ?? KlaviyoProvider.baseURL,
+            credential: context.credential,
             keyPlacement: .header("Authorization", prefix: "Klaviyo-API-Key "),
             extraHeaders: [("revision", Self.revision), ("Accept", "application/vnd.api+json")],
             // Klaviyo's "M" tier, which its read endpoints meet or exceed: bursts of 10/s, 150/min steady.
-            limiter: RateLimiter(burst: 10, perSecond: 2.5), logger: context.logger)
+            limiter: RateLimiter(burst: 10, perSecond: 2.5),
+            logger: context.logger
+        )
     }
 
     func check() async throws {
@@ -29,7 +32,8 @@ struct KlaviyoConnector: Connector {
             throw ConnectorError(code: "unknown_stream", message: "klaviyo has no stream \(request.stream.name)", retryable: false)
         }
         if let field = stream.cursorField {
-            let since = request.cursor?.stringValue
+            let since =
+                request.cursor?.stringValue
                 ?? Timestamps.format(Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400))
             var query = [("filter", "greater-than(\(field),\(since))"), ("sort", field)]
             if let size = stream.pageSize { query.append(("page[size]", String(size))) }
@@ -49,7 +53,10 @@ struct KlaviyoConnector: Connector {
     /// no later page can still hold (records sharing the page's last value may continue on the next
     /// page, so that value waits until the stream ends).
     private func readPages(
-        from first: String, cursorField: String?, cursor: String?, emit: (RecordBatch) async throws -> Void
+        from first: String,
+        cursorField: String?,
+        cursor: String?,
+        emit: (RecordBatch) async throws -> Void
     ) async throws {
         var next: String? = first
         var safe = cursor
@@ -58,7 +65,10 @@ struct KlaviyoConnector: Connector {
             let page = try await http.getJSON(url)
             guard let items = page["data"]?.arrayValue else {
                 throw ConnectorError(
-                    code: "malformed_response", message: "\(ProviderHTTP.path(of: url)) answered without a data array", retryable: true)
+                    code: "malformed_response",
+                    message: "\(ProviderHTTP.path(of: url)) answered without a data array",
+                    retryable: true
+                )
             }
             var records: [SourceRecord] = []
             records.reserveCapacity(items.count)

@@ -15,7 +15,8 @@ public enum KlaviyoProvider: Provider {
             defaultScopes: [
                 "accounts:read", "campaigns:read", "events:read", "flows:read", "lists:read", "metrics:read",
                 "profiles:read", "segments:read", "templates:read",
-            ])
+            ]
+        )
     )
 
     public static func connector(context: ConnectorContext) throws -> any Connector {

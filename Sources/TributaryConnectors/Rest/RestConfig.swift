@@ -9,7 +9,8 @@ struct RestConfig: Decodable, Sendable {
     var streams: [RestStream]
 
     enum CodingKeys: String, CodingKey {
-        case baseURL = "base_url", auth, streams
+        case baseURL = "base_url"
+        case auth, streams
     }
 
     /// Checks `config` against the schema (the API did so already; a run must still not act on
@@ -66,7 +67,10 @@ struct RestStream: Decodable, Sendable {
     // Spelled out: a key strategy would rename the keys inside `query` as well.
     enum CodingKeys: String, CodingKey {
         case name, path, query, pagination
-        case recordsPath = "records_path", primaryKey = "primary_key", cursorField = "cursor_field", cursorParam = "cursor_param"
+        case recordsPath = "records_path"
+        case primaryKey = "primary_key"
+        case cursorField = "cursor_field"
+        case cursorParam = "cursor_param"
     }
 
     /// The configured query parameters, in a stable order.
@@ -138,20 +142,29 @@ enum RestPagination: Decodable, Sendable {
 
     struct NextURL: Decodable, Sendable {
         var nextURLPath: String
-        enum CodingKeys: String, CodingKey { case nextURLPath = "next_url_path" }
+        enum CodingKeys: String, CodingKey {
+            case nextURLPath = "next_url_path"
+        }
     }
 
     struct Cursor: Decodable, Sendable {
         var cursorParam: String
         var nextCursorPath: String
-        enum CodingKeys: String, CodingKey { case cursorParam = "cursor_param", nextCursorPath = "next_cursor_path" }
+        enum CodingKeys: String, CodingKey {
+            case cursorParam = "cursor_param"
+            case nextCursorPath = "next_cursor_path"
+        }
     }
 
     struct Offset: Decodable, Sendable {
         var offsetParam: String
         var limitParam: String
         var limit: Int
-        enum CodingKeys: String, CodingKey { case offsetParam = "offset_param", limitParam = "limit_param", limit }
+        enum CodingKeys: String, CodingKey {
+            case offsetParam = "offset_param"
+            case limitParam = "limit_param"
+            case limit
+        }
     }
 
     struct Page: Decodable, Sendable {
@@ -159,7 +172,12 @@ enum RestPagination: Decodable, Sendable {
         var sizeParam: String
         var size: Int
         var startPage: Int
-        enum CodingKeys: String, CodingKey { case pageParam = "page_param", sizeParam = "size_param", size, startPage = "start_page" }
+        enum CodingKeys: String, CodingKey {
+            case pageParam = "page_param"
+            case sizeParam = "size_param"
+            case size
+            case startPage = "start_page"
+        }
     }
 
     init(from decoder: any Decoder) throws {
@@ -183,4 +201,3 @@ private struct TypeTag: Decodable {
         DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown type \(type)"))
     }
 }
-

@@ -15,8 +15,12 @@ struct RestConnector: Connector {
         var credential = context.credential
         if case .unauthenticated? = config.auth { credential = .none }
         self.http = try ProviderHTTP(
-            baseURL: config.baseURL, credential: credential, keyPlacement: config.auth?.placement ?? RestAuth.bearer.placement,
-            limiter: RateLimiter(burst: 10, perSecond: 10), logger: context.logger)
+            baseURL: config.baseURL,
+            credential: credential,
+            keyPlacement: config.auth?.placement ?? RestAuth.bearer.placement,
+            limiter: RateLimiter(burst: 10, perSecond: 10),
+            logger: context.logger
+        )
     }
 
     func check() async throws {
@@ -31,7 +35,9 @@ struct RestConnector: Connector {
             throw ConnectorError(code: "unknown_stream", message: "config.streams has no stream \(request.stream.name)", retryable: false)
         }
         let key = stream.primaryKey
-        let since = stream.cursorField == nil ? nil
+        let since =
+            stream.cursorField == nil
+            ? nil
             : (request.cursor?.stringValue ?? Timestamps.format(Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400)))
         var query = stream.fixedQuery
         if let since, let param = stream.cursorParam { query.append((param, since)) }
@@ -44,13 +50,19 @@ struct RestConnector: Connector {
             guard let items = JSONPointer.resolve(stream.recordsPath, in: body)?.arrayValue else {
                 let place = stream.recordsPath.isEmpty ? "the top level" : stream.recordsPath
                 throw ConnectorError(
-                    code: "malformed_response", message: "\(ProviderHTTP.path(of: url)) answered no array at \(place)", retryable: true)
+                    code: "malformed_response",
+                    message: "\(ProviderHTTP.path(of: url)) answered no array at \(place)",
+                    retryable: true
+                )
             }
             var records: [SourceRecord] = []
             for item in items {
                 guard let id = Self.scalar(item[key]) else {
                     throw ConnectorError(
-                        code: "missing_primary_key", message: "a record of \(ProviderHTTP.path(of: url)) has no \(key)", retryable: false)
+                        code: "missing_primary_key",
+                        message: "a record of \(ProviderHTTP.path(of: url)) has no \(key)",
+                        retryable: false
+                    )
                 }
                 if let cursorField = stream.cursorField, let since, let value = Self.scalar(item[cursorField]) {
                     // Without a cursor parameter the API sends everything: keep only what is newer.

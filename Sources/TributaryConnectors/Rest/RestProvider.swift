@@ -4,21 +4,26 @@ public enum RestProvider: Provider {
         "oneOf": [
             JSONSchema.tagged("none"),
             JSONSchema.tagged(
-                "next_url", ["next_url_path": JSONSchema.string(pattern: "^/", default: "/next", "JSON pointer to the next page's URL.")]),
+                "next_url",
+                ["next_url_path": JSONSchema.string(pattern: "^/", default: "/next", "JSON pointer to the next page's URL.")]
+            ),
             JSONSchema.tagged("link_header"),
             JSONSchema.tagged(
-                "cursor", required: ["next_cursor_path"],
+                "cursor",
+                required: ["next_cursor_path"],
                 [
                     "cursor_param": JSONSchema.string(minLength: 1, default: "cursor"),
                     "next_cursor_path": JSONSchema.string(pattern: "^/", "JSON pointer to the next cursor; null or absent ends."),
-                ]),
+                ]
+            ),
             JSONSchema.tagged(
                 "offset",
                 [
                     "offset_param": JSONSchema.string(minLength: 1, default: "offset"),
                     "limit_param": JSONSchema.string(minLength: 1, default: "limit"),
                     "limit": JSONSchema.integer(minimum: 1, maximum: 10000, default: 100),
-                ]),
+                ]
+            ),
             JSONSchema.tagged(
                 "page",
                 [
@@ -26,7 +31,8 @@ public enum RestProvider: Provider {
                     "size_param": JSONSchema.string(minLength: 1, default: "per_page"),
                     "size": JSONSchema.integer(minimum: 1, maximum: 10000, default: 100),
                     "start_page": JSONSchema.integer(minimum: 0, default: 1),
-                ]),
+                ]
+            ),
         ]
     ]
 
@@ -47,13 +53,17 @@ public enum RestProvider: Provider {
             "name": JSONSchema.string(pattern: "^[a-z][a-z0-9_]{0,62}$"),
             "path": JSONSchema.string(pattern: "^/"),
             "records_path": JSONSchema.string(
-                pattern: "^(/.*)?$", default: "", "JSON pointer to the records array; empty for a top-level array."),
+                pattern: "^(/.*)?$",
+                default: "",
+                "JSON pointer to the records array; empty for a top-level array."
+            ),
             "primary_key": JSONSchema.string(minLength: 1),
             "cursor_field": JSONSchema.string(minLength: 1, "Makes the stream incremental on this field."),
             "cursor_param": JSONSchema.string(minLength: 1, "The query parameter that carries the cursor."),
             "query": ["type": "object", "additionalProperties": ["type": "string"]],
             "pagination": ["$ref": "#/$defs/pagination"],
-        ])
+        ]
+    )
 
     public static let descriptor = ProviderDescriptor(
         id: "rest",
@@ -61,13 +71,15 @@ public enum RestProvider: Provider {
         authTypes: [.none, .apiKey, .oauth2],
         streams: [],
         configSchema: JSONSchema.document(
-            required: ["base_url", "streams"], defs: ["pagination": paginationSchema],
+            required: ["base_url", "streams"],
+            defs: ["pagination": paginationSchema],
             [
                 "base_url": JSONSchema.string(format: "uri"),
                 "historical_sync_days": JSONSchema.integer(minimum: 1, maximum: 3650, default: 90),
                 "auth": authSchema,
                 "streams": ["type": "array", "minItems": 1, "maxItems": 50, "items": streamSchema],
-            ]),
+            ]
+        ),
         // Any API's OAuth endpoints are the admin's to give: PUT /v1/providers/rest/oauth-app
         // with authorize_url and token_url.
         oauth: OAuthSpec(authorizeURL: "", tokenURL: "", clientAuthentication: .basic, defaultScopes: []),

@@ -44,7 +44,10 @@ struct ChildProcess {
     /// What a `tributary` command reads from its environment, for one on `database`; commands that
     /// do not serve the API run with `adminToken: nil`, as they would in production.
     static func environment(
-        _ database: TestDatabase, keys: String = TestApp.key1, adminToken: String? = TestApp.adminToken, logLevel: String = "info",
+        _ database: TestDatabase,
+        keys: String = TestApp.key1,
+        adminToken: String? = TestApp.adminToken,
+        logLevel: String = "info",
         extra: [String: String] = [:]
     ) -> [String: String] {
         var environment = [

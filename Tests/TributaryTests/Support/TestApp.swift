@@ -55,8 +55,11 @@ enum TestApp {
     /// Builds the app on `database` (a new one unless given), with the worker when `worker`, and
     /// runs `body` against it through HTTP.
     static func run<T: Sendable>(
-        logs: LogCapture? = nil, extra: [AbsoluteConfigKey: ConfigValue] = [:], database: TestDatabase? = nil,
-        worker: Bool = false, _ body: @Sendable (TestClient) async throws -> T
+        logs: LogCapture? = nil,
+        extra: [AbsoluteConfigKey: ConfigValue] = [:],
+        database: TestDatabase? = nil,
+        worker: Bool = false,
+        _ body: @Sendable (TestClient) async throws -> T
     ) async throws -> T {
         let database = if let database { database } else { try await TestDatabase.create() }
         let config = try config(database: database, extra: workerSettings.merging(extra) { _, new in new })
@@ -115,8 +118,12 @@ struct TestClient: Sendable {
     /// wrongly typed, unusual). Everything else goes through `send(_:_:as:body:headers:)`.
     @discardableResult
     func send(
-        _ method: HTTPRequest.Method, _ path: String, as auth: Auth = .admin, json: String? = nil,
-        headers extraHeaders: HTTPFields = [:], rawBody: ByteBuffer? = nil
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        as auth: Auth = .admin,
+        json: String? = nil,
+        headers extraHeaders: HTTPFields = [:],
+        rawBody: ByteBuffer? = nil
     ) async throws -> Reply {
         var headers = extraHeaders
         switch auth {
@@ -138,7 +145,11 @@ struct TestClient: Sendable {
     /// Sends `body` as JSON, written by `Wire.encoder`.
     @discardableResult
     func send(
-        _ method: HTTPRequest.Method, _ path: String, as auth: Auth = .admin, body: some Encodable, headers: HTTPFields = [:]
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        as auth: Auth = .admin,
+        body: some Encodable,
+        headers: HTTPFields = [:]
     ) async throws -> Reply {
         try await send(method, path, as: auth, json: String(decoding: Wire.encoder.encode(body), as: UTF8.self), headers: headers)
     }
@@ -194,7 +205,11 @@ extension TestClient {
 
     /// Every record of the integration, read page by page; and the cursor after the last one.
     func allRecords(
-        tenant: String, integration: String, stream: String? = nil, from cursor: String? = nil, limit: Int = 200
+        tenant: String,
+        integration: String,
+        stream: String? = nil,
+        from cursor: String? = nil,
+        limit: Int = 200
     ) async throws -> (records: [RecordView], cursor: String?) {
         var records: [RecordView] = []
         var cursor = cursor

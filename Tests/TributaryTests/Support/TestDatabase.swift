@@ -33,9 +33,16 @@ struct TestDatabase {
         let configuration = url.clientConfiguration()
         let connection = try await PostgresConnection.connect(
             configuration: .init(
-                host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, username: configuration.username,
-                password: configuration.password, database: configuration.database, tls: .disable),
-            id: 1, logger: Logger(label: "test"))
+                host: configuration.host ?? "127.0.0.1",
+                port: configuration.port ?? 5432,
+                username: configuration.username,
+                password: configuration.password,
+                database: configuration.database,
+                tls: .disable
+            ),
+            id: 1,
+            logger: Logger(label: "test")
+        )
         do {
             let result = try await body(connection)
             try await connection.close()

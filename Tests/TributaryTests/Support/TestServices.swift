@@ -14,7 +14,9 @@ struct TestServices: Sendable {
     let refresher: TokenRefresher
 
     static func with<T: Sendable>(
-        _ config: AppConfig, logger: Logger, _ body: @Sendable (TestServices) async throws -> T
+        _ config: AppConfig,
+        logger: Logger,
+        _ body: @Sendable (TestServices) async throws -> T
     ) async throws -> T {
         let client = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
         let services = Services(postgres: client, keyRing: config.keyRing!, publicURL: config.publicURL, logger: logger)

@@ -39,9 +39,11 @@ enum Wire {
 
         init(snakeCase key: String) {
             let words = key.split(separator: "_", omittingEmptySubsequences: false)
-            stringValue = String(words.first ?? "") + words.dropFirst().map { word in
-                ["id", "url"].contains(word) ? word.uppercased() : word.prefix(1).uppercased() + word.dropFirst()
-            }.joined()
+            stringValue =
+                String(words.first ?? "")
+                + words.dropFirst().map { word in
+                    ["id", "url"].contains(word) ? word.uppercased() : word.prefix(1).uppercased() + word.dropFirst()
+                }.joined()
         }
 
         init(stringValue: String) { self.stringValue = stringValue }
