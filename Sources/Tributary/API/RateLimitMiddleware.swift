@@ -19,7 +19,8 @@ struct RateLimitMiddleware: RouterMiddleware {
                 slug: "rate-limited",
                 title: "Too many requests",
                 detail:
-                    "this key sent more than \(limiter.limit.perSecond) requests a second (bursts of \(limiter.limit.burst)); retry after \(seconds) s"
+                    "this key sent more than \(limiter.limit.perSecond) requests a second (bursts of \(limiter.limit.burst)); "
+                    + "retry after \(seconds) s"
             )
             problem.retryAfterSeconds = seconds
             throw problem

@@ -55,7 +55,8 @@ struct RecordsWriter: Sendable {
                             WHERE id = \(run.integrationID)
                             RETURNING record_seq - (SELECT count(*) FROM batch) AS start
                         ), written AS (
-                            INSERT INTO records AS r (integration_id, tenant_id, stream, record_id, data, deleted, seq, first_seen_at, last_modified_at)
+                            INSERT INTO records AS r
+                            (integration_id, tenant_id, stream, record_id, data, deleted, seq, first_seen_at, last_modified_at)
                             SELECT \(run.integrationID), \(run.tenantID), \(stream), b.record_id, b.data, false,
                                    base.start + row_number() OVER (), now(), now()
                             FROM batch b, base

@@ -124,7 +124,10 @@ extension Store {
             )
             guard let run = updated.first?.0 else {
                 return try await connection.runs(
-                    "SELECT \(unescaped: Self.runColumns) FROM sync_runs r WHERE r.id = \(runID) AND r.tenant_id = \(tenantID) AND r.integration_id = \(integrationID)"
+                    """
+                    SELECT \(unescaped: Self.runColumns) FROM sync_runs r
+                    WHERE r.id = \(runID) AND r.tenant_id = \(tenantID) AND r.integration_id = \(integrationID)
+                    """
                 ).first?.0
             }
             if run.status == .cancelled {

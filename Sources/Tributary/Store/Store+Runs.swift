@@ -41,7 +41,10 @@ extension Store {
     func run(tenantID: UUID, integrationID: UUID, runID: UUID) async throws -> SyncRun? {
         try await withConnection { connection in
             try await connection.runs(
-                "SELECT \(unescaped: Self.runColumns) FROM sync_runs r WHERE r.tenant_id = \(tenantID) AND r.integration_id = \(integrationID) AND r.id = \(runID)"
+                """
+                SELECT \(unescaped: Self.runColumns) FROM sync_runs r
+                WHERE r.tenant_id = \(tenantID) AND r.integration_id = \(integrationID) AND r.id = \(runID)
+                """
             ).first?.0
         }
     }
