@@ -63,6 +63,12 @@ struct APIError: Error, Sendable {
         title: "Unsupported media type",
         detail: "send the body as application/json"
     )
+    /// 503: a failure of ours that may pass; `Retry-After` says when to try again.
+    static func unavailable(_ detail: String) -> APIError {
+        var error = APIError(status: .serviceUnavailable, slug: "unavailable", title: "Service unavailable", detail: detail)
+        error.retryAfterSeconds = 1
+        return error
+    }
     static func notReady(_ detail: String) -> APIError {
         APIError(status: .serviceUnavailable, slug: "not-ready", title: "Not ready", detail: detail)
     }

@@ -61,9 +61,6 @@ struct APIKeysController {
     @Sendable func revoke(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let tenantID = try context.tenantID()
         let keyID = try context.uuidParameter("key_id", "API key")
-        guard try await store.revokeAPIKey(tenantID: tenantID, keyID: keyID, actor: context.caller.actor) else {
-            throw APIError.notFound("no such API key")
-        }
-        return Response(status: .noContent)
+        return try .deleted(try await store.revokeAPIKey(tenantID: tenantID, keyID: keyID, actor: context.caller.actor), "API key")
     }
 }

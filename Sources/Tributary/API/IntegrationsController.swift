@@ -156,10 +156,7 @@ struct IntegrationsController {
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let tenantID = try context.tenantID()
         let id = try context.uuidParameter("integration_id", "integration")
-        guard try await store.deleteIntegration(tenantID: tenantID, id: id, actor: context.caller.actor) else {
-            throw APIError.notFound("no such integration")
-        }
-        return Response(status: .noContent)
+        return try .deleted(try await store.deleteIntegration(tenantID: tenantID, id: id, actor: context.caller.actor), "integration")
     }
 
     @Sendable func putCredential(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Integration> {

@@ -28,23 +28,13 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return .notFound("a resource the request refers to does not exist")
             case .unavailable(let reason):
                 logger.error("database unavailable", metadata: ["error": "\(reason)"])
-                return APIError(
-                    status: .serviceUnavailable,
-                    slug: "unavailable",
-                    title: "Service unavailable",
-                    detail: "the database cannot be reached; try again shortly"
-                )
+                return .unavailable("the database cannot be reached; try again shortly")
             case .invalidInput(let reason):
                 logger.info("database refused a value", metadata: ["error": "\(reason)"])
                 return .badRequest("the request holds a value that cannot be stored or searched for (a NUL character, or a date out of range)")
             case .transient(let reason):
                 logger.warning("transient database conflict", metadata: ["error": "\(reason)"])
-                return APIError(
-                    status: .serviceUnavailable,
-                    slug: "unavailable",
-                    title: "Service unavailable",
-                    detail: "the request collided with concurrent work; try again"
-                )
+                return .unavailable("the request collided with concurrent work; try again")
             case .failed(let reason):
                 logger.error("database error", metadata: ["error": "\(reason)"])
                 return .unexpected
