@@ -14,7 +14,7 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
     guard let keyRing = config.keyRing else { return OutcomeReporter.ExitCode.noKeyRing }
     let reporter = OutcomeReporter(runID: runID, logger: logger)
     do {
-        try await withPostgres(config: config, logger: logger) { postgres in
+        return try await withPostgres(config: config, logger: logger) { postgres in
             let services = Services(postgres: postgres, keyRing: keyRing, publicURL: config.publicURL, logger: logger)
             let lease = LeaseKeeper(
                 store: services.store,
@@ -24,17 +24,34 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
                 logger: logger
             )
             let claimed = try await lease.claim()
+            // The secrets the run starts with, and (below) those stored when it fails: a token
+            // refreshed meanwhile is redacted too.
+            let integration = try await services.store.integration(tenantID: claimed.tenantID, id: claimed.integrationID)
+            let redactor = await services.redactor(for: integration, logger: logger)
             let task = RunTask(store: services.store, factory: services.factory, catalog: services.catalog, logger: logger)
-            try await lease.holding { try await task.execute(run: claimed, owner: lease.owner) }
+            do {
+                try await lease.holding { try await task.execute(run: claimed, owner: lease.owner) }
+                return reporter.succeeded()
+            } catch {
+                let now = await services.redactor(for: integration, logger: logger)
+                return reporter.failed(error, redactor: redactor.merging(now))
+            }
         }
-        return reporter.succeeded()
     } catch {
-        return reporter.failed(error)
+        return reporter.failed(error, redactor: .none)
+    }
+}
+
+extension Services {
+    /// The redactor of `integration`'s secrets; none for an integration that is gone.
+    func redactor(for integration: Integration?, logger: Logger) async -> SecretRedactor {
+        guard let integration else { return .none }
+        return await SecretRedactor.forIntegration(integration, store: store, vault: vault, logger: logger)
     }
 }
 
 /// Caps the heap of this process (RLIMIT_DATA), so a connector that blows up fails alone.
-private func limitMemory(megabytes: Int, logger: Logger) {
+func limitMemory(megabytes: Int, logger: Logger) {
     var limit = rlimit()
     let bytes = rlim_t(megabytes) * 1024 * 1024
     limit.rlim_cur = bytes

@@ -3,8 +3,9 @@ import Logging
 import TributaryConnectors
 
 /// Tells the supervisor how a run-task's run ended: by the exit code, and for a failure by one
-/// `TRIBUTARY_ERROR {json}` line on standard error (`RunTask.errorLine`), which the supervisor reads
-/// back from the output it keeps (`Supervisor.reportedError`).
+/// `TRIBUTARY_ERROR {json}` line on standard output (`RunTask.errorLine`), which the supervisor reads
+/// back (`RunTaskReport.last`). Logs go to standard error, so no log line can pass for a report; the
+/// reported message has the integration's secrets taken out and is bounded (`RunError.bounded`).
 struct OutcomeReporter: Sendable {
     let runID: UUID
     let logger: Logger
@@ -24,12 +25,12 @@ struct OutcomeReporter: Sendable {
         return ExitCode.succeeded
     }
 
-    /// Reports the error that ended the run; returns the exit code.
-    func failed(_ error: any Error) -> Int32 {
+    /// Reports the error that ended the run, without the secrets `redactor` knows; returns the exit code.
+    func failed(_ error: any Error, redactor: SecretRedactor) -> Int32 {
         if error is LeaseKeeper.SupervisorGone { return ExitCode.supervisorGone }
-        let reported = Self.report(for: error)
+        let reported = Self.report(for: error).redacted(by: redactor)
         logger.error("run failed", metadata: ["run_id": "\(runID.lowercased)", "code": "\(reported.code)"])
-        FileHandle.standardError.write(Data((reported.line + "\n").utf8))
+        FileHandle.standardOutput.write(Data((reported.line + "\n").utf8))
         return ExitCode.failed
     }
 
@@ -63,11 +64,16 @@ struct RunTaskReport: Sendable, Decodable, Equatable {
         RunTask.errorLine(code: code, message: message, retryable: retryable)
     }
 
-    /// The last report line in a run-task's output.
+    /// The report with `redactor`'s secrets taken out of its message, then bounded.
+    func redacted(by redactor: SecretRedactor) -> RunTaskReport {
+        let error = redactor.redact(RunError(code: code, message: message)).bounded
+        return RunTaskReport(code: error.code, message: error.message, retryable: retryable)
+    }
+
+    /// The last report line in a run-task's standard output (a line that starts with the marker).
     static func last(in output: String) -> RunTaskReport? {
-        for line in output.split(separator: "\n").reversed() {
-            guard let range = line.range(of: RunTask.errorMarker) else { continue }
-            return try? JSONCoding.decoder.decode(RunTaskReport.self, from: Data(line[range.upperBound...].utf8))
+        for line in output.split(separator: "\n").reversed() where line.hasPrefix(RunTask.errorMarker) {
+            return try? JSONCoding.decoder.decode(RunTaskReport.self, from: Data(line.dropFirst(RunTask.errorMarker.count).utf8))
         }
         return nil
     }

@@ -1,15 +1,21 @@
 import Subprocess
 import SystemPackage
 
-/// One `tributary run-task` child process, for the length of `run`: standard input from /dev/null,
-/// standard output and error in one stream whose last few kilobytes are kept for the run's error.
+/// One `tributary` child process (a run-task, a check), for the length of `run`: standard input from
+/// /dev/null; of standard output, where the child reports its outcome, and of standard error, where
+/// it logs, the last few kilobytes are kept apart. Only the report is ever read back for a tenant to
+/// see; the log tail is for the parent's own log.
 enum RunTaskProcess {
     static let keptOutput = 16 * 1024
 
-    /// How the child ended, what it printed last, and why `watch` stopped it (nil: it ended by itself).
+    /// How the child ended, what it reported and logged last, and why `watch` stopped it (nil: it
+    /// ended by itself).
     struct Finished<Stop: Sendable>: Sendable {
         var ending: TerminationStatus
-        var output: String
+        /// The tail of standard output.
+        var report: String
+        /// The tail of standard error.
+        var log: String
         var stop: Stop?
     }
 
@@ -36,34 +42,47 @@ enum RunTaskProcess {
             platformOptions: options,
             input: .none,
             output: .sequence,
-            error: .combinedWithOutput
+            error: .sequence
         ) { execution in
             try await withThrowingTaskGroup(of: Event<Stop>.self) { group in
-                group.addTask { .ended(output: try await tail(of: execution.standardOutput)) }
+                group.addTask { .report(try await tail(of: execution.standardOutput)) }
+                group.addTask { .log(try await tail(of: execution.standardError)) }
                 group.addTask { .stopped(await watch(execution.processIdentifier.value)) }
-                var stop: Stop?
+                var ended = Ended<Stop>()
                 while let event = try await group.next() {
                     switch event {
-                    case .ended(let output):
-                        group.cancelAll()
-                        return (stop, output)
+                    case .report(let text): ended.report = text
+                    case .log(let text): ended.log = text
                     case .stopped(let reason):
-                        stop = reason
+                        ended.stop = reason
                         await execution.teardown(using: stopping)
                     }
+                    // Both outputs end when the child exits (or closes them): `watch` is no longer needed.
+                    if ended.report != nil && ended.log != nil {
+                        group.cancelAll()
+                        return ended
+                    }
                 }
-                return (stop, "")  // not reached: the output always ends
+                return ended  // not reached: the outputs always end
             }
         }
-        return Finished(ending: result.terminationStatus, output: result.closureResult.1, stop: result.closureResult.0)
+        let ended = result.closureResult
+        return Finished(ending: result.terminationStatus, report: ended.report ?? "", log: ended.log ?? "", stop: ended.stop)
     }
 
     private enum Event<Stop: Sendable>: Sendable {
-        case ended(output: String)
+        case report(String)
+        case log(String)
         case stopped(Stop)
     }
 
-    /// The last `keptOutput` bytes of the output, read until the child closes it or exits.
+    private struct Ended<Stop: Sendable>: Sendable {
+        var report: String?
+        var log: String?
+        var stop: Stop?
+    }
+
+    /// The last `keptOutput` bytes of an output, read until the child closes it or exits.
     private static func tail(of output: SubprocessOutputSequence) async throws -> String {
         var kept: [UInt8] = []
         for try await buffer in output {

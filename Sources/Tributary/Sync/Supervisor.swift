@@ -105,7 +105,7 @@ struct Supervisor: Sendable {
                 log.error("could not release a run at shutdown; its lease will lapse", metadata: ["error": "\(error)"])
             }
         case nil:
-            await settle(run, token: token, ending: finished.ending, output: finished.output)
+            await settle(run, token: token, finished: finished, log: log)
         }
     }
 
@@ -139,9 +139,10 @@ struct Supervisor: Sendable {
         }
     }
 
-    /// Records how a run-task that ended by itself went.
-    private func settle(_ run: ClaimedRun, token: String, ending: TerminationStatus, output: String) async {
-        if ending == .exited(0) {
+    /// Records how a run-task that ended by itself went. Only its structured report reaches the run's
+    /// error; what it printed otherwise goes to this worker's log, never to the tenant.
+    private func settle(_ run: ClaimedRun, token: String, finished: RunTaskProcess.Finished<Stop>, log: Logger) async {
+        if finished.ending == .exited(0) {
             // The run-task marks its run succeeded itself; if it did not, it did not finish.
             if (try? await store.run(id: run.id))??.status == .succeeded { return }
             await fail(
@@ -152,21 +153,34 @@ struct Supervisor: Sendable {
             )
             return
         }
-        if let reported = RunTaskReport.last(in: output) {
+        if let reported = RunTaskReport.last(in: finished.report) {
             await fail(run, token: token, RunError(code: reported.code, message: reported.message), retryable: reported.retryable)
             return
         }
-        let how =
-            switch ending {
-            case .exited(let status): "exited with status \(status)"
-            case .signaled(let signal): "was killed by signal \(signal)\(signal == SIGKILL ? " (out of memory, or killed)" : "")"
-            }
-        let tail = String(output.suffix(1500)).trimmingCharacters(in: .whitespacesAndNewlines)
-        let message = "the run-task \(how)" + (tail.isEmpty ? "" : "; last output: \(tail)")
-        await fail(run, token: token, RunError(code: "run_task_crashed", message: message), retryable: true)
+        let how = Self.describe(finished.ending)
+        log.warning(
+            "run-task crashed without a report",
+            metadata: ["ending": "\(how)", "log_tail": "\(Self.oneLine(finished.log))", "stdout_tail": "\(Self.oneLine(finished.report))"]
+        )
+        await fail(run, token: token, RunError(code: "run_task_crashed", message: "the run-task \(how)"), retryable: true)
     }
 
+    /// The last few kilobytes of what a child printed, on one log line (newlines written `\n`).
+    static func oneLine(_ output: String, last: Int = 4096) -> String {
+        String(output.suffix(last)).trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    /// How a child process ended, in words for a run's error: its exit status or its signal.
+    static func describe(_ ending: TerminationStatus) -> String {
+        switch ending {
+        case .exited(let status): "exited with status \(status)"
+        case .signaled(let signal): "was killed by signal \(signal)\(signal == SIGKILL ? " (out of memory, or killed)" : "")"
+        }
+    }
+
+    /// Every error a run records passes here, bounded (`RunError.bounded`).
     private func fail(_ run: ClaimedRun, token: String, _ error: RunError, retryable: Bool) async {
+        let error = error.bounded
         do {
             let outcome = try await store.failRun(
                 runID: run.id,
@@ -190,7 +204,7 @@ struct Supervisor: Sendable {
                     runID: expired.id,
                     owner: expired.owner,
                     lapsed: true,
-                    error: RunError(code: "lease_expired", message: "the worker running this run stopped renewing its lease"),
+                    error: RunError.bounded(code: "lease_expired", message: "the worker running this run stopped renewing its lease"),
                     retryable: true,
                     backoff: .zero
                 )
