@@ -6,6 +6,6 @@ struct TributaryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary",
         abstract: "Self-hosted, multi-tenant integration platform.",
-        subcommands: [ServeCommand.self, WorkerCommand.self, MigrateCommand.self, KeysCommand.self, RunTaskCommand.self]
+        subcommands: [ServeCommand.self, WorkerCommand.self, MigrateCommand.self, KeysCommand.self, RunTaskCommand.self, CheckCommand.self]
     )
 }

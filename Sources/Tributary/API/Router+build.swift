@@ -11,7 +11,8 @@ func buildRouter(
     registry: PrometheusCollectorRegistry,
     adminToken: String,
     maxAttempts: Int,
-    api: APISettings
+    api: APISettings,
+    checker: CheckRunner
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ObservabilityMiddleware(metrics: HTTPMetrics(registry: registry)))
@@ -36,7 +37,7 @@ func buildRouter(
         maxAttempts: maxAttempts
     )
     v1.addRoutes(integrations.endpoints, atPath: "tenants/:tenant_id/integrations")
-    let syncs = SyncsController(store: services.store, catalog: services.catalog, factory: services.factory, maxAttempts: maxAttempts)
+    let syncs = SyncsController(store: services.store, catalog: services.catalog, checker: checker, maxAttempts: maxAttempts)
     v1.addRoutes(syncs.endpoints, atPath: "tenants/:tenant_id/integrations/:integration_id")
     v1.addRoutes(
         RecordsController(store: services.store, pageBytes: api.recordsPageBytes).endpoints,

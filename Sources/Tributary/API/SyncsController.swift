@@ -6,7 +6,8 @@ import TributaryConnectors
 struct SyncsController {
     let store: Store
     let catalog: ProviderCatalog
-    let factory: ConnectorFactory
+    /// Runs each check in its own child process.
+    let checker: CheckRunner
     let maxAttempts: Int
 
     var endpoints: RouteCollection<AuthenticatedContext> {
@@ -100,20 +101,17 @@ struct SyncsController {
         var error: RunError?
     }
 
-    /// One real call to the provider: does the credential (and config) work?
+    /// One real call to the provider: does the credential (and config) work? In a child process with
+    /// a wall-clock limit: a check that crashes or hangs answers `check_crashed` or `check_timeout`.
     @Sendable func check(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<CheckResult> {
         let integration = try await context.integration(in: store)
-        do {
-            let (connector, _) = try await factory.connector(for: integration, logger: context.logger)
-            try await connector.check()
-            return JSONResponse(CheckResult(ok: true))
-        } catch let error as ConnectorError {
-            return JSONResponse(CheckResult(ok: false, error: RunError(code: error.code, message: error.message)))
-        } catch let error as VaultError {
-            context.logger.error("credential does not open", metadata: ["error": "\(error)"])
-            return JSONResponse(
-                CheckResult(ok: false, error: RunError(code: "credential_unreadable", message: "the stored credential cannot be decrypted"))
-            )
+        switch await checker.check(integration, logger: context.logger) {
+        case .finished(let report):
+            return JSONResponse(CheckResult(ok: report.ok, error: report.error))
+        case .busy:
+            throw APIError.unavailable("too many checks are running; try again in a moment")
+        case .unavailable:
+            throw APIError.unavailable("the check process could not start")
         }
     }
 

@@ -15,8 +15,11 @@ public struct WorkerSettings: Sendable {
     public var memoryLimitMB = 1024
     public var retryBase: Duration = .seconds(30)
     public var maxAttempts = 3
-    /// The `tributary` executable that runs `run-task`; by default this very binary.
+    /// The `tributary` executable that runs `run-task` (and `check`); by default this very binary.
     public var runTaskBinary: String
+    /// `POST …/check` runs `tributary check` under this wall-clock limit, at most this many at once per API process.
+    public var checkTimeout: Duration = .seconds(30)
+    public var checkConcurrency = 8
 
     init(reader: ConfigReader, problems: inout [String]) {
         runTaskBinary =
@@ -35,6 +38,8 @@ public struct WorkerSettings: Sendable {
         memoryLimitMB = int("tributary.run.memory.mb", "TRIBUTARY_RUN_MEMORY_MB", 64...1_048_576, memoryLimitMB)
         retryBase = .milliseconds(int("tributary.retry.base.ms", "TRIBUTARY_RETRY_BASE_MS", 1...86_400_000, 30000))
         maxAttempts = int("tributary.max.attempts", "TRIBUTARY_MAX_ATTEMPTS", 1...100, maxAttempts)
+        checkTimeout = .seconds(int("tributary.check.timeout.seconds", "TRIBUTARY_CHECK_TIMEOUT_SECONDS", 1...600, 30))
+        checkConcurrency = int("tributary.check.concurrency", "TRIBUTARY_CHECK_CONCURRENCY", 1...256, checkConcurrency)
     }
 
     /// Exponential backoff with jitter: base × 2^(attempt−1), times a random 0.5–1.

@@ -9,8 +9,16 @@ struct ConnectorFactory: Sendable {
     let refresher: TokenRefresher
     let registry: ConnectorRegistry
 
-    func connector(for integration: Integration, logger: Logger) async throws -> (any Connector, ConnectorContext) {
-        let context = ConnectorContext(config: integration.config, credential: try await credential(for: integration), logger: logger)
+    /// `maxAttempts` and `maxResponseBytes` tighten the HTTP layer's bounds (a check: one attempt, 1 MiB).
+    func connector(
+        for integration: Integration,
+        logger: Logger,
+        maxAttempts: Int? = nil,
+        maxResponseBytes: Int? = nil
+    ) async throws -> (any Connector, ConnectorContext) {
+        var context = ConnectorContext(config: integration.config, credential: try await credential(for: integration), logger: logger)
+        context.maxAttempts = maxAttempts
+        context.maxResponseBytes = maxResponseBytes
         guard let connector = try registry.connector(for: integration.provider, context: context) else {
             throw ConnectorError(
                 code: "connector_unavailable",

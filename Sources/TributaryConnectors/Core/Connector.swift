@@ -55,6 +55,10 @@ public struct ConnectorContext: Sendable {
     public var config: [String: JSONValue]
     public var credential: ConnectorCredential
     public var logger: Logger
+    /// Tighter bounds for the provider calls than the HTTP layer's own, for a check (one attempt,
+    /// a 1 MiB answer); nil keeps the HTTP layer's.
+    public var maxAttempts: Int?
+    public var maxResponseBytes: Int?
 
     public init(config: [String: JSONValue], credential: ConnectorCredential, logger: Logger) {
         self.config = config

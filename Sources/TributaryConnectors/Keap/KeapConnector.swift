@@ -20,6 +20,7 @@ struct KeapConnector: Connector {
             limiter: RateLimiter(burst: 10, perSecond: 10),
             logger: context.logger
         )
+        http.bound(by: context)
     }
 
     func check() async throws {

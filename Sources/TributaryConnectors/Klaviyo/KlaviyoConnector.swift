@@ -21,6 +21,7 @@ struct KlaviyoConnector: Connector {
             limiter: RateLimiter(burst: 10, perSecond: 2.5),
             logger: context.logger
         )
+        http.bound(by: context)
     }
 
     func check() async throws {

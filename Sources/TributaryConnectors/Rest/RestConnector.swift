@@ -21,6 +21,7 @@ struct RestConnector: Connector {
             limiter: RateLimiter(burst: 10, perSecond: 10),
             logger: context.logger
         )
+        http.bound(by: context)
     }
 
     func check() async throws {
