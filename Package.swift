@@ -96,3 +96,19 @@ let package = Package(
         ),
     ]
 )
+
+// The timing program of `bench/claim-run`, which builds with TRIBUTARY_BENCH=1: CI's build leaves it out.
+if Context.environment["TRIBUTARY_BENCH"] == "1" {
+    package.products.append(.executable(name: "claim-run", targets: ["claim-run"]))
+    package.targets.append(
+        .executableTarget(
+            name: "claim-run",
+            dependencies: [
+                "Tributary",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/ClaimRun"
+        )
+    )
+}

@@ -16,8 +16,14 @@ struct ClaimLimits: Sendable {
 }
 
 extension Store {
-    /// Claims the oldest claimable run within the limits. Claims are serialized by a transaction
-    /// advisory lock, so that the running counts they read are true across every worker.
+    /// Claims the next run within the limits: a run of a tenant with the fewest running runs first,
+    /// then the oldest. Claims are serialized by a transaction advisory lock, so that the running
+    /// counts they read are true across every worker (and no row lock is needed to pick a run).
+    ///
+    /// Its cost follows what runs, not what waits: the running runs are counted once (a few hashed
+    /// rows); a tenant with none running gets its oldest queued run from the queue index in order,
+    /// skipping only the runs of busy tenants and full providers; each busy tenant under its limit
+    /// gets its own oldest from the per-tenant index (`migrations/0008`, `bench/claim-run`).
     func claimRun(owner: String, leaseSeconds: Int, limits: ClaimLimits) async throws -> ClaimedRun? {
         try await withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))")
@@ -25,19 +31,37 @@ extension Store {
                 """
                 WITH running AS (
                     SELECT tenant_id, provider FROM sync_runs WHERE status = 'running'
-                ), candidate AS (
-                    SELECT r.id FROM sync_runs r
+                ), busy_tenants AS (
+                    SELECT tenant_id, count(*) AS n_running FROM running GROUP BY tenant_id
+                ), full_providers AS (
+                    SELECT provider FROM running GROUP BY provider HAVING count(*) >= \(limits.perProvider)
+                ), idle_tenant_run AS (
+                    SELECT r.id, 0::bigint AS n_running, r.not_before, r.queued_at FROM sync_runs r
                     WHERE r.status = 'queued' AND r.not_before <= now()
-                      AND (SELECT count(*) FROM running x WHERE x.tenant_id = r.tenant_id) < \(limits.perTenant)
-                      AND (SELECT count(*) FROM running x WHERE x.provider = r.provider) < \(limits.perProvider)
-                    ORDER BY (SELECT count(*) FROM running x WHERE x.tenant_id = r.tenant_id), r.not_before, r.queued_at
+                      AND r.tenant_id NOT IN (SELECT tenant_id FROM busy_tenants)
+                      AND r.provider NOT IN (SELECT provider FROM full_providers)
+                    ORDER BY r.not_before, r.queued_at
                     LIMIT 1
-                    FOR UPDATE OF r SKIP LOCKED
+                ), busy_tenant_run AS (
+                    SELECT oldest.id, t.n_running, oldest.not_before, oldest.queued_at FROM busy_tenants t
+                    CROSS JOIN LATERAL (
+                        SELECT r.id, r.not_before, r.queued_at FROM sync_runs r
+                        WHERE r.tenant_id = t.tenant_id AND r.status = 'queued' AND r.not_before <= now()
+                          AND r.provider NOT IN (SELECT provider FROM full_providers)
+                        ORDER BY r.not_before, r.queued_at
+                        LIMIT 1
+                    ) oldest
+                    -- Only when no idle tenant has a run: a busy tenant's would come second anyway.
+                    WHERE t.n_running < \(limits.perTenant) AND NOT EXISTS (SELECT 1 FROM idle_tenant_run)
+                ), candidate AS (
+                    SELECT id FROM (SELECT * FROM idle_tenant_run UNION ALL SELECT * FROM busy_tenant_run) c
+                    ORDER BY n_running, not_before, queued_at
+                    LIMIT 1
                 )
                 UPDATE sync_runs r SET status = 'running', lease_owner = \(owner),
                     lease_expires_at = now() + interval '1 second' * \(leaseSeconds),
                     started_at = coalesce(r.started_at, now()), task_pid = NULL
-                FROM candidate WHERE r.id = candidate.id
+                FROM candidate WHERE r.id = candidate.id AND r.status = 'queued'
                 RETURNING r.id, r.tenant_id, r.integration_id, r.attempt, r.trigger
                 """,
                 as: UUID.self,
