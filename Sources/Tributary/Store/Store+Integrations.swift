@@ -94,7 +94,28 @@ extension Store {
     func updateIntegration(tenantID: UUID, id: UUID, patch: IntegrationPatch, actor: ActivityActor) async throws -> Integration? {
         try await withTransaction { connection in
             guard let current = try await connection.lockIntegration(tenantID: tenantID, id: id)?.status else { return nil }
-            let status = try patch.status.map { requested throws(IntegrationTransitionError) in try current.requesting(requested) } ?? current
+            // The credential changes first: a status asked for in the same request is judged after it.
+            var base = current
+            switch patch.credential {
+            case .replace(let credential)?:
+                try await connection.upsertCredential(tenantID: tenantID, integrationID: id, credential)
+                base = current.afterNewAPIKey
+            case .clear(let reason)?:
+                try await connection.query("DELETE FROM credentials WHERE integration_id = \(id)")
+                try await connection.appendActivity(
+                    ActivityDraft(
+                        tenantID: tenantID,
+                        actor: actor,
+                        action: .credentialCleared,
+                        integrationID: id,
+                        details: ["reason": .string(reason)]
+                    )
+                )
+                base = current.afterCredentialCleared
+            case nil:
+                break
+            }
+            let status = try patch.status.map { requested throws(IntegrationTransitionError) in try base.requesting(requested) } ?? base
             let configText = try patch.config.map(JSONColumn.text)
             try await connection.query(
                 """
@@ -250,12 +271,14 @@ extension StoreConnection {
     func upsertCredential(tenantID: UUID, integrationID: UUID, _ credential: SealedCredential) async throws {
         try await query(
             """
-            INSERT INTO credentials (integration_id, tenant_id, type, key_id, secret, fingerprint, expires_at, updated_at)
+            INSERT INTO credentials
+                (integration_id, tenant_id, type, key_id, secret, fingerprint, expires_at, bound_origin, bound_auth, updated_at)
             VALUES (\(integrationID), \(tenantID), \(credential.type.rawValue), \(credential.sealed.keyID), \(credential.sealed.box),
-                    \(credential.fingerprint), \(credential.expiresAt), now())
+                    \(credential.fingerprint), \(credential.expiresAt), \(credential.binding.origin), \(credential.binding.placement), now())
             ON CONFLICT (integration_id) DO UPDATE SET
                 type = excluded.type, key_id = excluded.key_id, secret = excluded.secret,
-                fingerprint = excluded.fingerprint, expires_at = excluded.expires_at, updated_at = now()
+                fingerprint = excluded.fingerprint, expires_at = excluded.expires_at,
+                bound_origin = excluded.bound_origin, bound_auth = excluded.bound_auth, updated_at = now()
             """
         )
     }
