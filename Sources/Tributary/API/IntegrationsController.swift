@@ -8,6 +8,7 @@ struct IntegrationsController {
     let vault: CredentialVault
     let catalog: ProviderCatalog
     let maxAttempts: Int
+    let limits: TenantLimits
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         RouteCollection(context: AuthenticatedContext.self)
@@ -81,7 +82,12 @@ struct IntegrationsController {
             maxAttempts: maxAttempts
         )
         let sealed = try secret.map { try vault.seal($0, tenantID: tenantID, integrationID: draft.id, binding: CredentialBinding(config: config)) }
-        let integration = try await store.createIntegration(draft, credential: sealed, actor: context.caller.actor)
+        let integration = try await store.createIntegration(
+            draft,
+            credential: sealed,
+            maxIntegrations: limits.maxIntegrations,
+            actor: context.caller.actor
+        )
         context.logger.info("integration created", metadata: ["integration_id": "\(integration.id.lowercased)", "provider": "\(provider.id)"])
         return JSONResponse(
             integration,

@@ -11,7 +11,8 @@ func buildRouter(
     registry: PrometheusCollectorRegistry,
     adminToken: String,
     maxAttempts: Int,
-    api: APISettings
+    api: APISettings,
+    limits: TenantLimits
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ObservabilityMiddleware(metrics: HTTPMetrics(registry: registry)))
@@ -33,7 +34,8 @@ func buildRouter(
         store: services.store,
         vault: services.vault,
         catalog: services.catalog,
-        maxAttempts: maxAttempts
+        maxAttempts: maxAttempts,
+        limits: limits
     )
     v1.addRoutes(integrations.endpoints, atPath: "tenants/:tenant_id/integrations")
     let syncs = SyncsController(store: services.store, catalog: services.catalog, factory: services.factory, maxAttempts: maxAttempts)

@@ -20,7 +20,8 @@ public func buildApplication(
         registry: registry,
         adminToken: config.adminToken,
         maxAttempts: config.worker.maxAttempts,
-        api: config.api
+        api: config.api,
+        limits: config.limits
     )
 
     var app = Application(

@@ -24,7 +24,7 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
                 logger: logger
             )
             let claimed = try await lease.claim()
-            let task = RunTask(store: services.store, factory: services.factory, catalog: services.catalog, logger: logger)
+            let task = RunTask(store: services.store, factory: services.factory, catalog: services.catalog, limits: config.limits, logger: logger)
             try await lease.holding { try await task.execute(run: claimed, owner: lease.owner) }
         }
         return reporter.succeeded()

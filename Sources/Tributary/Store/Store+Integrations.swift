@@ -19,8 +19,20 @@ extension Store {
         LEFT JOIN sync_runs lr ON lr.id = i.last_run_id
         """
 
-    func createIntegration(_ draft: IntegrationDraft, credential: SealedCredential?, actor: ActivityActor) async throws -> Integration {
+    /// Creates the integration unless its tenant already has `maxIntegrations` (`LimitExceeded`).
+    func createIntegration(
+        _ draft: IntegrationDraft,
+        credential: SealedCredential?,
+        maxIntegrations: Int,
+        actor: ActivityActor
+    ) async throws -> Integration {
         try await withTransaction { connection in
+            // The tenant's row, locked, serializes its creations: two cannot both pass the count.
+            try await connection.query("SELECT 1 FROM tenants WHERE id = \(draft.tenantID) FOR NO KEY UPDATE")
+            let count = try await connection.rows("SELECT count(*) FROM integrations WHERE tenant_id = \(draft.tenantID)", as: Int.self)
+            guard (count.first ?? 0) < maxIntegrations else {
+                throw LimitExceeded(limit: "integrations_per_tenant", max: maxIntegrations)
+            }
             try await connection.query(
                 """
                 INSERT INTO integrations (id, tenant_id, provider, name, config, streams, sync_frequency_minutes, status, next_sync_at)
@@ -154,7 +166,13 @@ extension Store {
             )
             guard let (provider, name) = deleted.first else { return false }
             // Records carry no foreign key (see migration 0003): they go here, with their integration.
-            try await connection.query("DELETE FROM records WHERE integration_id = \(id)")
+            let removed = try await connection.rows(
+                "WITH gone AS (DELETE FROM records WHERE integration_id = \(id) RETURNING 1) SELECT count(*) FROM gone",
+                as: Int64.self
+            )
+            try await connection.query(
+                "UPDATE tenants SET record_count = greatest(record_count - \(removed.first ?? 0), 0) WHERE id = \(tenantID)"
+            )
             try await connection.appendActivity(
                 ActivityDraft(
                     tenantID: tenantID,
