@@ -26,6 +26,9 @@ public func buildApplication(
 
     var app = Application(
         router: router,
+        // Hummingbird's idle timer restarts only when a whole request part arrives, so a head
+        // trickled byte by byte is cut off too.
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(config.api.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "tributary"),
         services: skeleton.lifecycle,
         logger: logger
