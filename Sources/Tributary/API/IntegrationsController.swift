@@ -190,12 +190,7 @@ struct IntegrationsController {
         let secret = validator.apiKey(body, provider: provider, field: "")
         try validator.check()
         guard let secret else { throw APIError.validation(validator.errors) }
-        let sealed = try vault.seal(
-            secret,
-            tenantID: current.tenantID,
-            integrationID: current.id,
-            binding: CredentialBinding(config: current.config)
-        )
+        let sealed = try vault.seal(secret, for: current)
         guard
             let updated = try await store.replaceCredential(
                 tenantID: current.tenantID,

@@ -25,20 +25,8 @@ public struct APISettings: Sendable {
                 problems.append("TRIBUTARY_API_RATE_LIMIT must be <per second>:<burst> (say 20:50), or off")
             }
         }
-        idleTimeoutSeconds = reader.wholeNumber(
-            "tributary.http.idle.timeout.seconds",
-            "TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS",
-            1...3600,
-            default: idleTimeoutSeconds,
-            problems: &problems
-        )
-        recordsPageBytes = reader.wholeNumber(
-            "tributary.records.page.bytes",
-            "TRIBUTARY_RECORDS_PAGE_BYTES",
-            1024...(256 << 20),
-            default: recordsPageBytes,
-            problems: &problems
-        )
+        idleTimeoutSeconds = reader.wholeNumber("TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS", 1...3600, default: idleTimeoutSeconds, problems: &problems)
+        recordsPageBytes = reader.wholeNumber("TRIBUTARY_RECORDS_PAGE_BYTES", 1024...(256 << 20), default: recordsPageBytes, problems: &problems)
     }
 
     /// `20:50`: 20 requests a second steadily, bursts of 50.

@@ -11,27 +11,9 @@ public struct TenantLimits: Sendable {
     public var maxRecordBytes = 1 << 20
 
     init(reader: ConfigReader, problems: inout [String]) {
-        maxIntegrations = reader.wholeNumber(
-            "tributary.max.integrations.per.tenant",
-            "TRIBUTARY_MAX_INTEGRATIONS_PER_TENANT",
-            1...1_000_000,
-            default: maxIntegrations,
-            problems: &problems
-        )
-        maxRecords = reader.wholeNumber(
-            "tributary.max.records.per.tenant",
-            "TRIBUTARY_MAX_RECORDS_PER_TENANT",
-            1...1_000_000_000_000,
-            default: maxRecords,
-            problems: &problems
-        )
-        maxRecordBytes = reader.wholeNumber(
-            "tributary.max.record.bytes",
-            "TRIBUTARY_MAX_RECORD_BYTES",
-            1024...(64 << 20),
-            default: maxRecordBytes,
-            problems: &problems
-        )
+        maxIntegrations = reader.wholeNumber("TRIBUTARY_MAX_INTEGRATIONS_PER_TENANT", 1...1_000_000, default: maxIntegrations, problems: &problems)
+        maxRecords = reader.wholeNumber("TRIBUTARY_MAX_RECORDS_PER_TENANT", 1...1_000_000_000_000, default: maxRecords, problems: &problems)
+        maxRecordBytes = reader.wholeNumber("TRIBUTARY_MAX_RECORD_BYTES", 1024...(64 << 20), default: maxRecordBytes, problems: &problems)
     }
 
     /// The settings a run-task child needs, as its environment.

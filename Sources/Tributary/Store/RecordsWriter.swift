@@ -13,8 +13,6 @@ struct RecordsWriter: Sendable {
     let logger: Logger
     let run: ClaimedRun
     let owner: String
-    /// Records the tenant may hold (`TenantLimits.maxRecords`).
-    let maxTenantRecords: Int
 
     struct Written: Sendable, Equatable {
         var upserted: Int64
@@ -40,8 +38,15 @@ struct RecordsWriter: Sendable {
     }
 
     /// Stores `records` of `stream` and its checkpoint, and counts them into the run, with
-    /// `skipped` records the run read but did not store (over the size limit).
-    func write(stream: String, records: [SourceRecord], skipped: Int64 = 0, checkpoint: JSONValue?) async throws -> Written {
+    /// `skipped` records the run read but did not store (over the size limit); refuses the batch
+    /// (`TenantRecordLimit`) if it would take the tenant past `maxTenantRecords` stored records.
+    func write(
+        stream: String,
+        records: [SourceRecord],
+        skipped: Int64 = 0,
+        checkpoint: JSONValue?,
+        maxTenantRecords: Int = .max
+    ) async throws -> Written {
         try await transaction { connection in
             try await fence(connection)
             var upserted: Int64 = 0

@@ -39,18 +39,11 @@ public struct Store: Sendable {
     func withRecordsWriter<Result: Sendable>(
         run: ClaimedRun,
         owner: String,
-        maxTenantRecords: Int,
         _ body: (RecordsWriter) async throws -> Result
     ) async throws -> Result {
         do {
             return try await client.withConnection { connection in
-                let writer = RecordsWriter(
-                    connection: connection,
-                    logger: logger,
-                    run: run,
-                    owner: owner,
-                    maxTenantRecords: maxTenantRecords
-                )
+                let writer = RecordsWriter(connection: connection, logger: logger, run: run, owner: owner)
                 try await writer.prepare()
                 return try await body(writer)
             }

@@ -28,7 +28,7 @@ struct RunTask {
         let historicalDays = context.int("historical_sync_days") ?? 90
         let cursors = try await store.cursors(integrationID: integration.id)
 
-        try await store.withRecordsWriter(run: claimed, owner: owner, maxTenantRecords: limits.maxRecords) { writer in
+        try await store.withRecordsWriter(run: claimed, owner: owner) { writer in
             for name in run.streamNames {
                 guard let stream = provider.streams(config: integration.config).first(where: { $0.name == name }) else {
                     throw ConnectorError(code: "unknown_stream", message: "the integration's config has no stream \(name)", retryable: false)
@@ -61,7 +61,8 @@ struct RunTask {
                                 stream: name,
                                 records: records,
                                 skipped: skipped,
-                                checkpoint: batch.checkpoint
+                                checkpoint: batch.checkpoint,
+                                maxTenantRecords: limits.maxRecords
                             )
                             batchLog.debug("batch stored", metadata: ["records": "\(records.count)", "upserted": "\(written.upserted)"])
                         }

@@ -18,6 +18,11 @@ struct CredentialVault: Sendable {
         )
     }
 
+    /// Seals `secret` for an existing integration, bound to the config it has now.
+    func seal(_ secret: CredentialSecret, for integration: Integration) throws -> SealedCredential {
+        try seal(secret, tenantID: integration.tenantID, integrationID: integration.id, binding: CredentialBinding(config: integration.config))
+    }
+
     func open(_ stored: StoredCredential) throws -> CredentialSecret {
         let owner = SecretOwner.credential(tenantID: stored.tenantID, integrationID: stored.integrationID, binding: stored.binding)
         let plaintext = try keyRing.open(stored.sealed, for: owner)
