@@ -11,24 +11,37 @@ struct VaultTests {
 
     @Test("a sealed secret opens for its owner under the key it names")
     func roundTrip() throws {
-        let sealed = try ring.seal("pk_live_123", for: .credential(tenantID: tenant, integrationID: integration))
+        let sealed = try ring.seal("pk_live_123", for: .credential(tenantID: tenant, integrationID: integration, binding: nil))
         #expect(sealed.keyID == "k1")
         #expect(!String(decoding: sealed.box, as: UTF8.self).contains("pk_live_123"))
-        #expect(try ring.openString(sealed, for: .credential(tenantID: tenant, integrationID: integration)) == "pk_live_123")
-        let again = try ring.seal("pk_live_123", for: .credential(tenantID: tenant, integrationID: integration))
+        #expect(try ring.openString(sealed, for: .credential(tenantID: tenant, integrationID: integration, binding: nil)) == "pk_live_123")
+        let again = try ring.seal("pk_live_123", for: .credential(tenantID: tenant, integrationID: integration, binding: nil))
         #expect(again.box != sealed.box, "a fresh nonce each time")
     }
 
     @Test("a tampered box, or one moved to another owner or purpose, does not open")
     func tamperAndMisplace() throws {
-        let owner = SecretOwner.credential(tenantID: tenant, integrationID: integration)
+        let owner = SecretOwner.credential(tenantID: tenant, integrationID: integration, binding: nil)
         let sealed = try ring.seal("pk_live_123", for: owner)
         var tampered = sealed
         tampered.box[tampered.box.count / 2] ^= 0x01
         #expect(throws: VaultError.self) { try ring.open(tampered, for: owner) }
-        #expect(throws: VaultError.self) { try ring.open(sealed, for: .credential(tenantID: tenant, integrationID: UUID())) }
-        #expect(throws: VaultError.self) { try ring.open(sealed, for: .credential(tenantID: UUID(), integrationID: integration)) }
+        #expect(throws: VaultError.self) { try ring.open(sealed, for: .credential(tenantID: tenant, integrationID: UUID(), binding: nil)) }
+        #expect(throws: VaultError.self) { try ring.open(sealed, for: .credential(tenantID: UUID(), integrationID: integration, binding: nil)) }
         #expect(throws: VaultError.self) { try ring.open(sealed, for: .pkceVerifier(tenantID: tenant, integrationID: integration)) }
+        // Bound to where it may be sent: another origin or placement is another owner.
+        let bound = CredentialBinding(origin: "https://api.example.com:443", placement: "default")
+        let boundBox = try ring.seal("pk_live_123", for: .credential(tenantID: tenant, integrationID: integration, binding: bound))
+        #expect(try ring.openString(boundBox, for: .credential(tenantID: tenant, integrationID: integration, binding: bound)) == "pk_live_123")
+        for other in [
+            CredentialBinding(origin: "https://evil.example:443", placement: "default"),
+            CredentialBinding(origin: "https://api.example.com:443", placement: #"{"type":"api_key_query"}"#),
+        ] {
+            #expect(throws: VaultError.self) {
+                try ring.open(boundBox, for: .credential(tenantID: tenant, integrationID: integration, binding: other))
+            }
+        }
+        #expect(throws: VaultError.self) { try ring.open(boundBox, for: owner) }
         var relabelled = sealed
         relabelled.keyID = "k2"
         #expect(throws: VaultError.self) { try ring.open(relabelled, for: owner) }

@@ -8,6 +8,7 @@ struct IntegrationsController {
     let vault: CredentialVault
     let catalog: ProviderCatalog
     let maxAttempts: Int
+    let limits: TenantLimits
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         RouteCollection(context: AuthenticatedContext.self)
@@ -36,6 +37,9 @@ struct IntegrationsController {
         var streams: [String]?
         var syncFrequencyMinutes: Int?
         var status: String?
+        /// A new API key, given with a change of `config.base_url` or `config.auth` so that the
+        /// integration keeps a credential (one given for the old place is dropped otherwise).
+        var credential: CredentialBody?
     }
 
     @Sendable func create(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Integration> {
@@ -77,8 +81,13 @@ struct IntegrationsController {
             status: status,
             maxAttempts: maxAttempts
         )
-        let sealed = try secret.map { try vault.seal($0, tenantID: tenantID, integrationID: draft.id) }
-        let integration = try await store.createIntegration(draft, credential: sealed, actor: context.caller.actor)
+        let sealed = try secret.map { try vault.seal($0, tenantID: tenantID, integrationID: draft.id, binding: CredentialBinding(config: config)) }
+        let integration = try await store.createIntegration(
+            draft,
+            credential: sealed,
+            maxIntegrations: limits.maxIntegrations,
+            actor: context.caller.actor
+        )
         context.logger.info("integration created", metadata: ["integration_id": "\(integration.id.lowercased)", "provider": "\(provider.id)"])
         return JSONResponse(
             integration,
@@ -138,10 +147,24 @@ struct IntegrationsController {
             default: validator.fail("status", "must be one of: active, paused")
             }
         }
-        if body.name == nil && body.config == nil && body.streams == nil && body.syncFrequencyMinutes == nil && body.status == nil {
-            validator.fail("", "give at least one of name, config, streams, sync_frequency_minutes, status")
+        if body.name == nil && body.config == nil && body.streams == nil && body.syncFrequencyMinutes == nil && body.status == nil
+            && body.credential == nil
+        {
+            validator.fail("", "give at least one of name, config, streams, sync_frequency_minutes, status, credential")
+        }
+        var newKey: CredentialSecret?
+        if let credential = body.credential {
+            newKey = validator.apiKey(credential, provider: provider, field: "credential")
         }
         try validator.check()
+        let binding = CredentialBinding(config: patch.config ?? current.config)
+        if let newKey {
+            patch.credential = .replace(try vault.seal(newKey, tenantID: current.tenantID, integrationID: current.id, binding: binding))
+        } else if current.credential != nil, binding != CredentialBinding(config: current.config) {
+            // The stored secret was given for another host or placement: it is never sent there.
+            let reason = binding.origin != CredentialBinding(config: current.config).origin ? "base_url_changed" : "auth_changed"
+            patch.credential = .clear(reason: reason)
+        }
         guard
             let updated = try await store.updateIntegration(
                 tenantID: current.tenantID,
@@ -164,12 +187,10 @@ struct IntegrationsController {
         let body = try await request.decodeJSON(as: CredentialBody.self, context: context)
         guard let provider = catalog.provider(id: current.provider) else { throw APIError.notFound("no such integration") }
         var validator = Validator()
-        let (secret, _) = validator.credential(body, provider: provider, field: "")
+        let secret = validator.apiKey(body, provider: provider, field: "")
         try validator.check()
-        guard let secret, case .apiKey = secret else {
-            throw APIError.validation([FieldError(field: "type", message: "must be api_key; OAuth credentials come through /oauth/authorize")])
-        }
-        let sealed = try vault.seal(secret, tenantID: current.tenantID, integrationID: current.id)
+        guard let secret else { throw APIError.validation(validator.errors) }
+        let sealed = try vault.seal(secret, for: current)
         guard
             let updated = try await store.replaceCredential(
                 tenantID: current.tenantID,

@@ -39,6 +39,14 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 logger.error("database error", metadata: ["error": "\(reason)"])
                 return .unexpected
             }
+        case let error as LimitExceeded:
+            return APIError(
+                status: .conflict,
+                slug: "limit-exceeded",
+                title: "Limit exceeded",
+                detail: "the tenant has reached its limit of \(error.max) (\(error.limit)); ask the operator to raise it",
+                extensions: ["limit": .string(error.limit), "max": .number(Double(error.max))]
+            )
         case let error as IntegrationTransitionError:
             return .conflict(error.message)
         case let error as OAuthFlow.FlowError:

@@ -12,6 +12,8 @@ func buildRouter(
     adminToken: String,
     maxAttempts: Int,
     api: APISettings,
+    api: APISettings,
+    limits: TenantLimits,
     checker: CheckRunner
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
@@ -34,7 +36,8 @@ func buildRouter(
         store: services.store,
         vault: services.vault,
         catalog: services.catalog,
-        maxAttempts: maxAttempts
+        maxAttempts: maxAttempts,
+        limits: limits
     )
     v1.addRoutes(integrations.endpoints, atPath: "tenants/:tenant_id/integrations")
     let syncs = SyncsController(store: services.store, catalog: services.catalog, checker: checker, maxAttempts: maxAttempts)

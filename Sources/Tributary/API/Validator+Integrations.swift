@@ -41,6 +41,18 @@ extension Validator {
         return failed ? nil : result
     }
 
+    /// An API key given for an existing integration (OAuth credentials come through the flow).
+    mutating func apiKey(_ body: IntegrationsController.CredentialBody, provider: ProviderDescriptor, field: String) -> CredentialSecret? {
+        let before = errors.count
+        let (secret, _) = credential(body, provider: provider, field: field)
+        guard errors.count == before else { return nil }
+        guard let secret, case .apiKey = secret else {
+            fail(field.isEmpty ? "type" : field + ".type", "must be api_key; OAuth credentials come through /oauth/authorize")
+            return nil
+        }
+        return secret
+    }
+
     /// The credential of a new integration, and the status it starts in.
     mutating func credential(
         _ body: IntegrationsController.CredentialBody?,

@@ -6,6 +6,9 @@ public struct APISettings: Sendable {
     public var rateLimit: RateLimit? = RateLimit(perSecond: 20, burst: 50)
     /// Bytes of record JSON one records page holds at most (it always holds one record).
     public var recordsPageBytes = 4 << 20
+    /// A connection that sends no complete request part for this long is closed: an idle
+    /// keep-alive, and a client trickling a request head (slowloris) alike.
+    public var idleTimeoutSeconds = 30
 
     public struct RateLimit: Sendable, Equatable {
         public var perSecond: Int
@@ -22,13 +25,8 @@ public struct APISettings: Sendable {
                 problems.append("TRIBUTARY_API_RATE_LIMIT must be <per second>:<burst> (say 20:50), or off")
             }
         }
-        recordsPageBytes = reader.wholeNumber(
-            "tributary.records.page.bytes",
-            "TRIBUTARY_RECORDS_PAGE_BYTES",
-            1024...(256 << 20),
-            default: recordsPageBytes,
-            problems: &problems
-        )
+        idleTimeoutSeconds = reader.wholeNumber("TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS", 1...3600, default: idleTimeoutSeconds, problems: &problems)
+        recordsPageBytes = reader.wholeNumber("TRIBUTARY_RECORDS_PAGE_BYTES", 1024...(256 << 20), default: recordsPageBytes, problems: &problems)
     }
 
     /// `20:50`: 20 requests a second steadily, bursts of 50.

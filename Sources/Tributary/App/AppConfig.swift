@@ -17,6 +17,7 @@ public struct AppConfig: Sendable {
     public var migrationsDirectory: String?
     public var worker: WorkerSettings
     public var api: APISettings
+    public var limits: TenantLimits
     /// What a run-task child needs of this configuration, as environment variables.
     public var childEnvironment: [String: String]
 
@@ -75,6 +76,7 @@ public struct AppConfig: Sendable {
 
         let worker = WorkerSettings(reader: reader, problems: &problems)
         let api = APISettings(reader: reader, problems: &problems)
+        let limits = TenantLimits(reader: reader, problems: &problems)
 
         guard problems.isEmpty, let database, let logLevel else {
             throw ConfigError(problems: problems)
@@ -91,6 +93,7 @@ public struct AppConfig: Sendable {
         self.migrationsDirectory = reader.string(forKey: "tributary.migrations.dir")
         self.worker = worker
         self.api = api
+        self.limits = limits
         var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "TMPDIR", "LANG"].contains($0.key) }
         environment["DATABASE_URL"] = databaseURL
         environment["TRIBUTARY_ENCRYPTION_KEYS"] = reader.string(forKey: "tributary.encryption.keys", isSecret: true)
@@ -98,6 +101,7 @@ public struct AppConfig: Sendable {
         environment["LOG_LEVEL"] = levelText
         environment["TRIBUTARY_RUN_MEMORY_MB"] = String(worker.memoryLimitMB)
         environment["TRIBUTARY_LEASE_SECONDS"] = String(worker.leaseSeconds)
+        environment.merge(limits.childEnvironment) { _, limit in limit }
         self.childEnvironment = environment
     }
 }

@@ -21,11 +21,16 @@ public func buildApplication(
         adminToken: config.adminToken,
         maxAttempts: config.worker.maxAttempts,
         api: config.api,
+        api: config.api,
+        limits: config.limits,
         checker: CheckRunner(settings: config.worker, environment: config.childEnvironment)
     )
 
     var app = Application(
         router: router,
+        // Hummingbird's idle timer restarts only when a whole request part arrives, so a head
+        // trickled byte by byte is cut off too.
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(config.api.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "tributary"),
         services: skeleton.lifecycle,
         logger: logger

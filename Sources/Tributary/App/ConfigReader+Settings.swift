@@ -17,4 +17,10 @@ extension ConfigReader {
         }
         return value
     }
+
+    /// As above, for `TRIBUTARY_SOME_SETTING`, read as the key `tributary.some.setting` (which is
+    /// how the environment provider names it).
+    func wholeNumber(_ variable: String, _ range: ClosedRange<Int>, default fallback: Int, problems: inout [String]) -> Int {
+        wholeNumber(variable.lowercased().replacingOccurrences(of: "_", with: "."), variable, range, default: fallback, problems: &problems)
+    }
 }

@@ -23,6 +23,7 @@ public struct ActivityAction: RawRepresentable, Hashable, Sendable, Codable {
     static let syncSucceeded = Self(rawValue: "sync.succeeded")
     static let syncFailed = Self(rawValue: "sync.failed")
     static let syncCancelled = Self(rawValue: "sync.cancelled")
+    static let credentialCleared = Self(rawValue: "credential.cleared")
     static let stateReset = Self(rawValue: "state.reset")
     static let alertRaised = Self(rawValue: "alert.raised")
 }

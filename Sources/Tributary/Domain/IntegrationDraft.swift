@@ -21,11 +21,20 @@ struct IntegrationPatch: Sendable {
     var streams: [String]?
     var syncFrequencyMinutes: Int?
     var status: IntegrationStatus?
+    /// What becomes of the credential: a new one given with the change, or the stored one dropped
+    /// because the change moved where it would be sent (`CredentialBinding`).
+    var credential: CredentialChange?
+
+    enum CredentialChange: Sendable {
+        case replace(SealedCredential)
+        case clear(reason: String)
+    }
 
     var changedFields: [String] {
-        [
+        let credentialChanged: String? = if case .replace = credential { "credential" } else { nil }
+        return [
             name.map { _ in "name" }, config.map { _ in "config" }, streams.map { _ in "streams" },
-            syncFrequencyMinutes.map { _ in "sync_frequency_minutes" }, status.map { _ in "status" },
+            syncFrequencyMinutes.map { _ in "sync_frequency_minutes" }, status.map { _ in "status" }, credentialChanged,
         ].compactMap { $0 }
     }
 }
@@ -36,4 +45,5 @@ struct SealedCredential: Sendable {
     var sealed: SealedSecret
     var fingerprint: String
     var expiresAt: Date?
+    var binding: CredentialBinding
 }

@@ -30,6 +30,9 @@ extension IntegrationStatus {
         needsCredential || self == .failing ? .active : self
     }
 
+    /// The credential was dropped (the config moved where it would be sent): a new one is needed.
+    var afterCredentialCleared: IntegrationStatus { .pendingAuthorization }
+
     /// A completed OAuth authorization connects the integration; a paused one stays paused.
     var afterOAuthConnected: IntegrationStatus {
         self == .paused ? .paused : .active

@@ -23,7 +23,21 @@ public struct StreamStats: Sendable, Codable, Equatable {
     public var recordsRead: Int64 = 0
     public var recordsUpserted: Int64 = 0
     public var recordsDeleted: Int64 = 0
+    /// Read but not stored: over `TRIBUTARY_MAX_RECORD_BYTES`.
+    public var recordsSkipped: Int64 = 0
     public var status: StreamStatus = .pending
+
+    init() {}
+
+    /// Counts a run stored before a count existed read as 0.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        recordsRead = try container.decodeIfPresent(Int64.self, forKey: .recordsRead) ?? 0
+        recordsUpserted = try container.decodeIfPresent(Int64.self, forKey: .recordsUpserted) ?? 0
+        recordsDeleted = try container.decodeIfPresent(Int64.self, forKey: .recordsDeleted) ?? 0
+        recordsSkipped = try container.decodeIfPresent(Int64.self, forKey: .recordsSkipped) ?? 0
+        status = try container.decodeIfPresent(StreamStatus.self, forKey: .status) ?? .pending
+    }
 }
 
 /// An error as a run shows it.

@@ -22,6 +22,11 @@ struct RecordsWriter: Sendable {
     /// The run's lease is no longer ours: another worker has the run now; stop without writing.
     struct LeaseLost: Error {}
 
+    /// The batch would take the tenant past its stored-records limit; it was not written.
+    struct TenantRecordLimit: Error {
+        var max: Int
+    }
+
     func prepare() async throws {
         try await connection.query(
             """
@@ -32,8 +37,16 @@ struct RecordsWriter: Sendable {
         )
     }
 
-    /// Stores `records` of `stream` and its checkpoint, and counts them into the run.
-    func write(stream: String, records: [SourceRecord], checkpoint: JSONValue?) async throws -> Written {
+    /// Stores `records` of `stream` and its checkpoint, and counts them into the run, with
+    /// `skipped` records the run read but did not store (over the size limit); refuses the batch
+    /// (`TenantRecordLimit`) if it would take the tenant past `maxTenantRecords` stored records.
+    func write(
+        stream: String,
+        records: [SourceRecord],
+        skipped: Int64 = 0,
+        checkpoint: JSONValue?,
+        maxTenantRecords: Int = .max
+    ) async throws -> Written {
         try await transaction { connection in
             try await fence(connection)
             var upserted: Int64 = 0
@@ -63,15 +76,33 @@ struct RecordsWriter: Sendable {
                             ON CONFLICT (integration_id, stream, record_id) DO UPDATE
                                 SET data = excluded.data, deleted = false, seq = excluded.seq, last_modified_at = excluded.last_modified_at
                                 WHERE r.data IS DISTINCT FROM excluded.data OR r.deleted
-                            RETURNING 1
+                            RETURNING (r.xmax = 0) AS inserted
+                        ), counted AS (
+                            SELECT count(*) AS upserted, count(*) FILTER (WHERE inserted) AS inserted FROM written
+                        ), tenant AS (
+                            UPDATE tenants SET record_count = record_count + counted.inserted
+                            FROM counted WHERE id = \(run.tenantID) AND counted.inserted > 0
+                            RETURNING record_count
                         )
-                        SELECT count(*) FROM written
+                        SELECT counted.upserted, (SELECT record_count FROM tenant) FROM counted
                         """,
                         logger: logger
-                    ).decode(Int64.self).first { _ in true } ?? 0
+                    ).decode((Int64, Int64?).self).first { _ in true }.map { written, total in
+                        // Past the limit, the whole batch rolls back with the transaction.
+                        if let total, total > maxTenantRecords { throw TenantRecordLimit(max: maxTenantRecords) }
+                        return written
+                    } ?? 0
             }
             try await saveCheckpoint(connection, stream: stream, checkpoint: checkpoint)
-            try await count(connection, stream: stream, read: Int64(records.count), upserted: upserted, deleted: 0, status: .running)
+            try await count(
+                connection,
+                stream: stream,
+                read: Int64(records.count) + skipped,
+                upserted: upserted,
+                deleted: 0,
+                skipped: skipped,
+                status: .running
+            )
             return Written(upserted: upserted, deleted: 0)
         }
     }
@@ -146,6 +177,7 @@ struct RecordsWriter: Sendable {
         read: Int64,
         upserted: Int64,
         deleted: Int64,
+        skipped: Int64 = 0,
         status: StreamStatus
     ) async throws {
         try await connection.query(
@@ -155,6 +187,7 @@ struct RecordsWriter: Sendable {
                     'records_read', coalesce((stream_stats -> \(stream) ->> 'records_read')::bigint, 0) + \(read),
                     'records_upserted', coalesce((stream_stats -> \(stream) ->> 'records_upserted')::bigint, 0) + \(upserted),
                     'records_deleted', coalesce((stream_stats -> \(stream) ->> 'records_deleted')::bigint, 0) + \(deleted),
+                    'records_skipped', coalesce((stream_stats -> \(stream) ->> 'records_skipped')::bigint, 0) + \(skipped),
                     'status', \(status.rawValue)::text)),
                 records_total = records_total + \(read)
             WHERE id = \(run.id)

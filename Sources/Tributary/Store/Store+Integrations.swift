@@ -19,8 +19,20 @@ extension Store {
         LEFT JOIN sync_runs lr ON lr.id = i.last_run_id
         """
 
-    func createIntegration(_ draft: IntegrationDraft, credential: SealedCredential?, actor: ActivityActor) async throws -> Integration {
+    /// Creates the integration unless its tenant already has `maxIntegrations` (`LimitExceeded`).
+    func createIntegration(
+        _ draft: IntegrationDraft,
+        credential: SealedCredential?,
+        maxIntegrations: Int,
+        actor: ActivityActor
+    ) async throws -> Integration {
         try await withTransaction { connection in
+            // The tenant's row, locked, serializes its creations: two cannot both pass the count.
+            try await connection.query("SELECT 1 FROM tenants WHERE id = \(draft.tenantID) FOR NO KEY UPDATE")
+            let count = try await connection.rows("SELECT count(*) FROM integrations WHERE tenant_id = \(draft.tenantID)", as: Int.self)
+            guard (count.first ?? 0) < maxIntegrations else {
+                throw LimitExceeded(limit: "integrations_per_tenant", max: maxIntegrations)
+            }
             try await connection.query(
                 """
                 INSERT INTO integrations (id, tenant_id, provider, name, config, streams, sync_frequency_minutes, status, next_sync_at)
@@ -94,7 +106,28 @@ extension Store {
     func updateIntegration(tenantID: UUID, id: UUID, patch: IntegrationPatch, actor: ActivityActor) async throws -> Integration? {
         try await withTransaction { connection in
             guard let current = try await connection.lockIntegration(tenantID: tenantID, id: id)?.status else { return nil }
-            let status = try patch.status.map { requested throws(IntegrationTransitionError) in try current.requesting(requested) } ?? current
+            // The credential changes first: a status asked for in the same request is judged after it.
+            var base = current
+            switch patch.credential {
+            case .replace(let credential)?:
+                try await connection.upsertCredential(tenantID: tenantID, integrationID: id, credential)
+                base = current.afterNewAPIKey
+            case .clear(let reason)?:
+                try await connection.query("DELETE FROM credentials WHERE integration_id = \(id)")
+                try await connection.appendActivity(
+                    ActivityDraft(
+                        tenantID: tenantID,
+                        actor: actor,
+                        action: .credentialCleared,
+                        integrationID: id,
+                        details: ["reason": .string(reason)]
+                    )
+                )
+                base = current.afterCredentialCleared
+            case nil:
+                break
+            }
+            let status = try patch.status.map { requested throws(IntegrationTransitionError) in try base.requesting(requested) } ?? base
             let configText = try patch.config.map(JSONColumn.text)
             try await connection.query(
                 """
@@ -133,7 +166,13 @@ extension Store {
             )
             guard let (provider, name) = deleted.first else { return false }
             // Records carry no foreign key (see migration 0003): they go here, with their integration.
-            try await connection.query("DELETE FROM records WHERE integration_id = \(id)")
+            let removed = try await connection.rows(
+                "WITH gone AS (DELETE FROM records WHERE integration_id = \(id) RETURNING 1) SELECT count(*) FROM gone",
+                as: Int64.self
+            )
+            try await connection.query(
+                "UPDATE tenants SET record_count = greatest(record_count - \(removed.first ?? 0), 0) WHERE id = \(tenantID)"
+            )
             try await connection.appendActivity(
                 ActivityDraft(
                     tenantID: tenantID,
@@ -250,12 +289,14 @@ extension StoreConnection {
     func upsertCredential(tenantID: UUID, integrationID: UUID, _ credential: SealedCredential) async throws {
         try await query(
             """
-            INSERT INTO credentials (integration_id, tenant_id, type, key_id, secret, fingerprint, expires_at, updated_at)
+            INSERT INTO credentials
+                (integration_id, tenant_id, type, key_id, secret, fingerprint, expires_at, bound_origin, bound_auth, updated_at)
             VALUES (\(integrationID), \(tenantID), \(credential.type.rawValue), \(credential.sealed.keyID), \(credential.sealed.box),
-                    \(credential.fingerprint), \(credential.expiresAt), now())
+                    \(credential.fingerprint), \(credential.expiresAt), \(credential.binding.origin), \(credential.binding.placement), now())
             ON CONFLICT (integration_id) DO UPDATE SET
                 type = excluded.type, key_id = excluded.key_id, secret = excluded.secret,
-                fingerprint = excluded.fingerprint, expires_at = excluded.expires_at, updated_at = now()
+                fingerprint = excluded.fingerprint, expires_at = excluded.expires_at,
+                bound_origin = excluded.bound_origin, bound_auth = excluded.bound_auth, updated_at = now()
             """
         )
     }

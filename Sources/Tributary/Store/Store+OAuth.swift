@@ -32,6 +32,8 @@ struct StoredCredential: Sendable {
     var type: CredentialType
     var sealed: SealedSecret
     var expiresAt: Date?
+    /// Nil for a credential sealed before bindings existed.
+    var binding: CredentialBinding?
 }
 
 extension Store {
@@ -127,27 +129,33 @@ extension StoreConnection {
     /// The credential row; with `lock`, held FOR UPDATE until the transaction ends, which is what
     /// makes one token refresh per integration run at a time across every process.
     func storedCredential(integrationID: UUID, lock: Bool) async throws -> StoredCredential? {
+        let columns = "tenant_id, type, key_id, secret, expires_at, bound_origin, bound_auth"
         let query: PostgresQuery =
             lock
-            ? "SELECT tenant_id, type, key_id, secret, expires_at FROM credentials WHERE integration_id = \(integrationID) FOR UPDATE"
-            : "SELECT tenant_id, type, key_id, secret, expires_at FROM credentials WHERE integration_id = \(integrationID)"
-        return try await rows(query, as: UUID.self, String.self, String.self, Data.self, Date?.self).first.map {
-            StoredCredential(
-                tenantID: $0.0,
+            ? "SELECT \(unescaped: columns) FROM credentials WHERE integration_id = \(integrationID) FOR UPDATE"
+            : "SELECT \(unescaped: columns) FROM credentials WHERE integration_id = \(integrationID)"
+        return try await rows(query, as: UUID.self, String.self, String.self, Data.self, Date?.self, String?.self, String?.self).first.map {
+            row in
+            var binding: CredentialBinding?
+            if let origin = row.5, let placement = row.6 { binding = CredentialBinding(origin: origin, placement: placement) }
+            return StoredCredential(
+                tenantID: row.0,
                 integrationID: integrationID,
-                type: CredentialType(rawValue: $0.1) ?? .apiKey,
-                sealed: SealedSecret(keyID: $0.2, box: $0.3),
-                expiresAt: $0.4
+                type: CredentialType(rawValue: row.1) ?? .apiKey,
+                sealed: SealedSecret(keyID: row.2, box: row.3),
+                expiresAt: row.4,
+                binding: binding
             )
         }
     }
 
     /// Writes refreshed tokens into the locked credential row.
-    func updateTokens(integrationID: UUID, sealed: SealedSecret, fingerprint: String, expiresAt: Date?) async throws {
+    func updateTokens(integrationID: UUID, _ credential: SealedCredential) async throws {
         try await query(
             """
-            UPDATE credentials SET key_id = \(sealed.keyID), secret = \(sealed.box), fingerprint = \(fingerprint),
-                expires_at = \(expiresAt), updated_at = now()
+            UPDATE credentials SET key_id = \(credential.sealed.keyID), secret = \(credential.sealed.box),
+                fingerprint = \(credential.fingerprint), expires_at = \(credential.expiresAt),
+                bound_origin = \(credential.binding.origin), bound_auth = \(credential.binding.placement), updated_at = now()
             WHERE integration_id = \(integrationID)
             """
         )

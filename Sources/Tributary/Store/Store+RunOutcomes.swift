@@ -166,7 +166,7 @@ extension Store {
         for (name, stats) in run.streams {
             streams[name] = [
                 "records_read": .number(Double(stats.recordsRead)), "records_upserted": .number(Double(stats.recordsUpserted)),
-                "records_deleted": .number(Double(stats.recordsDeleted)),
+                "records_deleted": .number(Double(stats.recordsDeleted)), "records_skipped": .number(Double(stats.recordsSkipped)),
             ]
         }
         return [

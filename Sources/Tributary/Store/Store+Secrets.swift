@@ -18,9 +18,16 @@ struct SecretColumn: Sendable {
             table: "credentials",
             keyColumn: "key_id",
             secretColumn: "secret",
-            ownerColumns: "integration_id::text, tenant_id, integration_id::text",
+            // The owner id as SecretOwner.credentialOwnerID writes it, binding included.
+            ownerColumns: """
+                integration_id::text, tenant_id, CASE WHEN bound_origin IS NULL OR bound_auth IS NULL THEN integration_id::text
+                ELSE integration_id::text || '|' || octet_length(bound_origin) || ':' || bound_origin || '|' || bound_auth END
+                """,
             idColumn: "integration_id::text",
-            owner: integrationOwned(SecretOwner.credential)
+            owner: { tenant, ownerID in
+                guard let tenant, UUID(uuidString: String(ownerID.prefix(36))) != nil else { return nil }
+                return SecretOwner(purpose: "credential", tenantID: tenant, ownerID: ownerID)
+            }
         ),
         SecretColumn(
             table: "oauth_apps",

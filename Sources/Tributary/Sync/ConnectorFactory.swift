@@ -31,6 +31,15 @@ struct ConnectorFactory: Sendable {
 
     private func credential(for integration: Integration) async throws -> ConnectorCredential {
         guard let stored = try await store.storedCredential(integrationID: integration.id) else { return .none }
+        // A credential goes only where it was given for (IntegrationsController drops it when the
+        // config moves; this holds even if a row was changed behind the API's back).
+        if let binding = stored.binding, binding != CredentialBinding(config: integration.config) {
+            throw ConnectorError(
+                code: "credential_unbound",
+                message: "the credential was given for another base_url or auth placement; give the credential again",
+                retryable: false
+            )
+        }
         switch try vault.open(stored) {
         case .apiKey(let key): return .apiKey(key)
         case .oauth2: return .oauth2(RefreshingTokenSource(refresher: refresher, integrationID: integration.id))

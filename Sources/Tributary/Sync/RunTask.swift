@@ -9,6 +9,7 @@ struct RunTask {
     let store: Store
     let factory: ConnectorFactory
     let catalog: ProviderCatalog
+    let limits: TenantLimits
     let logger: Logger
 
     static let errorMarker = "TRIBUTARY_ERROR "
@@ -49,15 +50,30 @@ struct RunTask {
                 var inFlight: Task<Void, any Error>?
                 do {
                     try await connector.read(StreamRequest(stream: stream, cursor: cursor, historicalSyncDays: historicalDays)) { batch in
+                        // A record that was read counts as seen, stored or not: a full refresh must
+                        // not tombstone a record only because it grew past the size limit.
                         if seen != nil { seen?.formUnion(batch.records.map(\.id)) }
+                        let (records, skipped) = Self.withinSizeLimit(batch.records, maxBytes: limits.maxRecordBytes, log: log)
                         try await inFlight?.value
                         let batchLog = log
                         inFlight = Task {
-                            let written = try await writer.write(stream: name, records: batch.records, checkpoint: batch.checkpoint)
-                            batchLog.debug("batch stored", metadata: ["records": "\(batch.records.count)", "upserted": "\(written.upserted)"])
+                            let written = try await writer.write(
+                                stream: name,
+                                records: records,
+                                skipped: skipped,
+                                checkpoint: batch.checkpoint,
+                                maxTenantRecords: limits.maxRecords
+                            )
+                            batchLog.debug("batch stored", metadata: ["records": "\(records.count)", "upserted": "\(written.upserted)"])
                         }
                     }
                     try await inFlight?.value
+                } catch let limit as RecordsWriter.TenantRecordLimit {
+                    throw ConnectorError(
+                        code: "record_limit_exceeded",
+                        message: "the tenant holds its limit of \(limit.max) records (records_per_tenant); the batch was not stored",
+                        retryable: false
+                    )
                 } catch {
                     _ = try? await inFlight?.value
                     throw error
@@ -67,6 +83,20 @@ struct RunTask {
             }
         }
         guard try await store.completeRun(runID: claimed.id, owner: owner) else { throw RecordsWriter.LeaseLost() }
+    }
+
+    /// The records of a batch within the size limit, and how many were not.
+    static func withinSizeLimit(_ records: [SourceRecord], maxBytes: Int, log: Logger) -> ([SourceRecord], skipped: Int64) {
+        let kept = records.filter { $0.json.utf8.count <= maxBytes }
+        if kept.count < records.count {
+            for record in records where record.json.utf8.count > maxBytes {
+                log.warning(
+                    "record over the size limit skipped",
+                    metadata: ["record_id": "\(record.id.prefix(200))", "bytes": "\(record.json.utf8.count)", "max_bytes": "\(maxBytes)"]
+                )
+            }
+        }
+        return (kept, Int64(records.count - kept.count))
     }
 
     /// The line the supervisor reads back as the run's error.

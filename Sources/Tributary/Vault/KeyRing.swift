@@ -92,8 +92,16 @@ struct SecretOwner: Sendable {
     var tenantID: UUID?
     var ownerID: String
 
-    static func credential(tenantID: UUID, integrationID: UUID) -> SecretOwner {
-        SecretOwner(purpose: "credential", tenantID: tenantID, ownerID: integrationID.lowercased)
+    /// A provider credential, bound to where it may be sent (nil: sealed before bindings existed).
+    static func credential(tenantID: UUID, integrationID: UUID, binding: CredentialBinding?) -> SecretOwner {
+        SecretOwner(purpose: "credential", tenantID: tenantID, ownerID: credentialOwnerID(integrationID, binding))
+    }
+
+    /// `<integration>|<length of origin>:<origin>|<placement>`, length-prefixed so that no two
+    /// bindings read the same; `Store+Secrets.swift` builds the same text in SQL for `keys rotate`.
+    static func credentialOwnerID(_ integrationID: UUID, _ binding: CredentialBinding?) -> String {
+        guard let binding else { return integrationID.lowercased }
+        return "\(integrationID.lowercased)|\(binding.origin.utf8.count):\(binding.origin)|\(binding.placement)"
     }
 
     static func oauthClientSecret(provider: String) -> SecretOwner {

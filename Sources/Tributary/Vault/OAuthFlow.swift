@@ -92,7 +92,7 @@ struct OAuthFlow: Sendable {
         } catch {
             throw FlowError.token(error)
         }
-        let sealed = try vault.seal(.oauth2(tokens), tenantID: integration.tenantID, integrationID: integration.id)
+        let sealed = try vault.seal(.oauth2(tokens), for: integration)
         guard
             let connected = try await store.replaceCredential(
                 tenantID: integration.tenantID,

@@ -81,13 +81,10 @@ struct TokenRefresher: Sendable {
             case .failure(.unavailable(let reason)):
                 return .failure(.unavailable(reason))
             }
-            let sealed = try flow.vault.seal(.oauth2(fresh), tenantID: stored.tenantID, integrationID: integrationID)
-            try await connection.updateTokens(
-                integrationID: integrationID,
-                sealed: sealed.sealed,
-                fingerprint: sealed.fingerprint,
-                expiresAt: fresh.expiresAt
-            )
+            // The new tokens keep the binding of those they replace (one sealed before bindings, the config's).
+            let binding = stored.binding ?? CredentialBinding(config: integration?.config ?? [:])
+            let sealed = try flow.vault.seal(.oauth2(fresh), tenantID: stored.tenantID, integrationID: integrationID, binding: binding)
+            try await connection.updateTokens(integrationID: integrationID, sealed)
             try await connection.appendActivity(
                 ActivityDraft(
                     tenantID: stored.tenantID,

@@ -78,6 +78,7 @@ struct RunView: Decodable {
         var recordsRead: Int
         var recordsUpserted: Int
         var recordsDeleted: Int
+        var recordsSkipped: Int
     }
 
     var id: String
