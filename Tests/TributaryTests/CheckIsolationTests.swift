@@ -152,7 +152,9 @@ struct CheckIsolationTests {
     @Test("one tenant cannot hold more than two check processes at once: the third answers 503")
     func perTenantSlots() async throws {
         try await withHangingPort { port in
-            try await TestApp.run(extra: ["tributary.check.timeout.seconds": "4"]) { client in
+            // Long enough that the first two are surely still running when the third comes, however
+            // slowly this machine starts processes.
+            try await TestApp.run(extra: ["tributary.check.timeout.seconds": "15"]) { client in
                 let tenant = try await client.createTenant()
                 let other = try await client.createTenant("Other")
                 let ids = [

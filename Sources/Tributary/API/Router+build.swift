@@ -12,7 +12,6 @@ func buildRouter(
     adminToken: String,
     maxAttempts: Int,
     api: APISettings,
-    api: APISettings,
     limits: TenantLimits,
     checker: CheckRunner
 ) -> Router<AppRequestContext> {

@@ -21,7 +21,6 @@ public func buildApplication(
         adminToken: config.adminToken,
         maxAttempts: config.worker.maxAttempts,
         api: config.api,
-        api: config.api,
         limits: config.limits,
         checker: CheckRunner(settings: config.worker, environment: config.childEnvironment)
     )
