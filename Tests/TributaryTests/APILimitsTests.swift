@@ -79,6 +79,39 @@ struct APILimitsTests {
         }
     }
 
+    @Test("a tenant key that mints fresh keys to escape its bucket gets no more than its tenant's share")
+    func mintingKeysBuysNoRate() async throws {
+        try await TestApp.run(extra: ["tributary.api.rate.limit": "1:4"]) { client in
+            // The admin's four requests: its whole burst.
+            let acme = try await client.createTenant("Acme")
+            let other = try await client.createTenant("Other")
+            let (_, first) = try await client.createKey(tenant: acme, name: "leaked")
+            let (_, bystander) = try await client.createKey(tenant: other, name: "bystander")
+            // The attack: each key spends its burst minting new keys, each of which comes with a full bucket.
+            var keys = [first]
+            var accepted = 0
+            var index = 0
+            let start = ContinuousClock.now
+            while index < keys.count && accepted < 100 {
+                let reply = try await client.send(.post, "/v1/tenants/\(acme)/api-keys", as: .token(keys[index]), body: KeyBody(name: "minted"))
+                if reply.status == .created, let key = try reply.decode(APIKeyView.self).key {
+                    accepted += 1
+                    keys.append(key)
+                } else {
+                    #expect(reply.status == .tooManyRequests)
+                    index += 1
+                }
+            }
+            let elapsed = Int((ContinuousClock.now - start).components.seconds)
+            // The tenant's keys together: a burst of 5 × 4, then 5 a second (one more second for a slow machine).
+            let share = RequestRateLimiter.tenantShare
+            #expect(accepted <= 4 * share + share * (elapsed + 1), "\(accepted) requests passed in \(elapsed) s")
+            // Another tenant is not slowed by it.
+            #expect(try await client.send(.get, "/v1/tenants/\(other)", as: .token(bystander)).status == .ok)
+            #expect(try await client.send(.get, "/healthz", as: .none).status == .ok)
+        }
+    }
+
     @Test("TRIBUTARY_API_RATE_LIMIT off lifts the limit; a malformed value stops the process naming it")
     func rateLimitSetting() async throws {
         let statuses = try await TestApp.run(extra: ["tributary.api.rate.limit": "off"]) { client in

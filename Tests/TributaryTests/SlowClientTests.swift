@@ -88,4 +88,45 @@ struct SlowClientTests {
         // Meanwhile, and after, the server answers everyone else.
         #expect(try await httpStatus("http://127.0.0.1:\(port)/healthz") == 200)
     }
+
+    @Test("a body trickled a byte at a time (slow POST), even without a key, is cut off at the request deadline")
+    func slowBody() async throws {
+        let database = try await TestDatabase.create()
+        var environment = ChildProcess.environment(database)
+        let port = try freePort()
+        environment["PORT"] = String(port)
+        environment["HOST"] = "127.0.0.1"
+        environment["TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS"] = "1"
+        environment["TRIBUTARY_HTTP_REQUEST_TIMEOUT_SECONDS"] = "2"
+        let server = try ChildProcess.start(["serve"], environment: environment)
+        defer { server.process.terminate() }
+        var ready = false
+        for _ in 0..<100 where !ready {
+            try await Task.sleep(for: .milliseconds(100))
+            ready = (try? await httpStatus("http://127.0.0.1:\(port)/healthz")) == 200
+        }
+        try #require(ready)
+
+        // Each byte is a body part, and each part restarts the idle timer: only the deadline ends this.
+        for head in [
+            "Content-Length: 100000",
+            "Transfer-Encoding: chunked",
+        ] {
+            let slow = try Socket(port: port, receiveTimeout: 10)
+            slow.send("POST /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\(head)\r\n\r\n")
+            let chunked = head.hasPrefix("Transfer")
+            let start = ContinuousClock.now
+            var open = true
+            for _ in 0..<40 where open {
+                try await Task.sleep(for: .milliseconds(300))
+                open = slow.send(chunked ? "1\r\n \r\n" : " ")
+            }
+            let cutOffAfter = ContinuousClock.now - start
+            #expect(!open || slow.readUntilClosed() != nil)
+            #expect(cutOffAfter < .seconds(8), "a trickled body (\(head)) held the connection for \(cutOffAfter)")
+        }
+
+        // Meanwhile, and after, the server answers everyone else.
+        #expect(try await httpStatus("http://127.0.0.1:\(port)/healthz") == 200)
+    }
 }

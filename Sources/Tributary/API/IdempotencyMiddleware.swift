@@ -129,7 +129,7 @@ private final class BodyCollector: ResponseBodyWriter, Sendable {
 
     func write(_ part: ByteBuffer) async throws {
         var part = part
-        buffer.withLockedValue { $0.writeBuffer(&part) }
+        _ = buffer.withLockedValue { $0.writeBuffer(&part) }
     }
 
     func finish(_ trailingHeaders: HTTPFields?) async throws {}

@@ -9,6 +9,10 @@ public struct APISettings: Sendable {
     /// A connection that sends no complete request part for this long is closed: an idle
     /// keep-alive, and a client trickling a request head (slowloris) alike.
     public var idleTimeoutSeconds = 30
+    /// A request must arrive whole (head to the end of its body) within this many seconds of its
+    /// head: the idle timer restarts with every body part, so a body trickled a byte at a time
+    /// would hold the connection for ever. 60 s carries the largest body (1 MiB) at 17 KiB/s.
+    public var requestTimeoutSeconds = 60
 
     public struct RateLimit: Sendable, Equatable {
         public var perSecond: Int
@@ -26,6 +30,12 @@ public struct APISettings: Sendable {
             }
         }
         idleTimeoutSeconds = reader.wholeNumber("TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS", 1...3600, default: idleTimeoutSeconds, problems: &problems)
+        requestTimeoutSeconds = reader.wholeNumber(
+            "TRIBUTARY_HTTP_REQUEST_TIMEOUT_SECONDS",
+            1...3600,
+            default: requestTimeoutSeconds,
+            problems: &problems
+        )
         recordsPageBytes = reader.wholeNumber("TRIBUTARY_RECORDS_PAGE_BYTES", 1024...(256 << 20), default: recordsPageBytes, problems: &problems)
     }
 
