@@ -55,11 +55,22 @@ public struct ConnectorContext: Sendable {
     public var config: [String: JSONValue]
     public var credential: ConnectorCredential
     public var logger: Logger
+    /// Where its requests may go: by default, public addresses only.
+    public var egress: EgressPolicy
+    public var limits: ConnectorLimits
 
-    public init(config: [String: JSONValue], credential: ConnectorCredential, logger: Logger) {
+    public init(
+        config: [String: JSONValue],
+        credential: ConnectorCredential,
+        logger: Logger,
+        egress: EgressPolicy = .publicOnly,
+        limits: ConnectorLimits = ConnectorLimits()
+    ) {
         self.config = config
         self.credential = credential
         self.logger = logger
+        self.egress = egress
+        self.limits = limits
     }
 
     public func int(_ key: String) -> Int? {
