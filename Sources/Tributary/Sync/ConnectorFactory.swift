@@ -8,9 +8,18 @@ struct ConnectorFactory: Sendable {
     let vault: CredentialVault
     let refresher: TokenRefresher
     let registry: ConnectorRegistry
+    /// Where the connectors' requests may go (`TRIBUTARY_EGRESS_ALLOW`), and their limits.
+    let egress: EgressPolicy
+    let limits: ConnectorLimits
 
     func connector(for integration: Integration, logger: Logger) async throws -> (any Connector, ConnectorContext) {
-        let context = ConnectorContext(config: integration.config, credential: try await credential(for: integration), logger: logger)
+        let context = ConnectorContext(
+            config: integration.config,
+            credential: try await credential(for: integration),
+            logger: logger,
+            egress: egress,
+            limits: limits
+        )
         guard let connector = try registry.connector(for: integration.provider, context: context) else {
             throw ConnectorError(
                 code: "connector_unavailable",
