@@ -12,7 +12,7 @@ struct KeapConnectorTests {
         var connector = try KeapConnector(
             context: testContext(["base_url": .string("http://127.0.0.1:\(port)/crm/rest"), "historical_sync_days": 30], credential: credential)
         )
-        connector.http.retryBase = .milliseconds(20)
+        connector.http.limits.retryBase = .milliseconds(20)
         return connector
     }
 

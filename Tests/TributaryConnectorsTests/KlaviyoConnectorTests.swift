@@ -12,7 +12,7 @@ struct KlaviyoConnectorTests {
         var connector = try KlaviyoConnector(
             context: testContext(["base_url": .string("http://127.0.0.1:\(port)"), "historical_sync_days": 90], credential: credential)
         )
-        connector.http.retryBase = .milliseconds(20)
+        connector.http.limits.retryBase = .milliseconds(20)
         return connector
     }
 

@@ -36,10 +36,18 @@ actor Collected {
 /// Stands for a crash of the run-task between two pages.
 struct SimulatedCrash: Error {}
 
-func testContext(_ config: [String: JSONValue], credential: ConnectorCredential) -> ConnectorContext {
+/// The egress policy of the connector tests: their fakes listen on 127.0.0.1, and only there.
+let testEgress = EgressPolicy(allowed: IPNetwork("127.0.0.1/32").map { [$0] } ?? [])
+
+func testContext(
+    _ config: [String: JSONValue],
+    credential: ConnectorCredential,
+    egress: EgressPolicy = testEgress,
+    limits: ConnectorLimits = ConnectorLimits()
+) -> ConnectorContext {
     var logger = Logger(label: "connector-test")
     logger.logLevel = .warning
-    return ConnectorContext(config: config, credential: credential, logger: logger)
+    return ConnectorContext(config: config, credential: credential, logger: logger, egress: egress, limits: limits)
 }
 
 func iso(_ date: Date) -> String { Timestamps.format(date) }

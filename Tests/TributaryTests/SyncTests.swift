@@ -263,7 +263,7 @@ struct SyncTests {
         try await TestApp.run(extra: extra, worker: true) { client in
             let (tenant, greedy) = try await Self.demoTenant(
                 client,
-                config: ["records_per_run": 2_000_000, "batch_size": 50_000],
+                config: ["records_per_run": 1_000_000, "batch_size": 50_000],
                 streams: ["contacts"]
             )
             let blown = try await client.waitForRun(tenant: tenant, integration: greedy)

@@ -12,7 +12,7 @@ public struct AppRequestContext: RequestContext {
     }
 
     public var maxUploadSize: Int { 1 << 20 }
-    public var requestDecoder: JSONDecoder { JSONCoding.decoder }
+    public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
     public var responseEncoder: JSONEncoder { JSONCoding.encoder }
 }
 
@@ -28,6 +28,15 @@ public struct AuthenticatedContext: ChildRequestContext {
     }
 
     public var maxUploadSize: Int { 1 << 20 }
-    public var requestDecoder: JSONDecoder { JSONCoding.decoder }
+    public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
     public var responseEncoder: JSONEncoder { JSONCoding.encoder }
+}
+
+/// Request bodies, decoded as `JSONCoding` says and without the depth trap of Foundation's
+/// decoder (see `JSONDecoder.decode(_:fromOutside:)`): a body is a stranger's bytes.
+public struct APIRequestDecoder: RequestDecoder {
+    public func decode<T: Decodable>(_ type: T.Type, from request: Request, context: some RequestContext) async throws -> T {
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        return try JSONCoding.decoder.decode(T.self, fromOutside: Data(buffer: buffer))
+    }
 }

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Logging
+import TributaryConnectors
 
 /// Everything the process reads from its environment, checked once at start.
 public struct AppConfig: Sendable {
@@ -18,6 +19,10 @@ public struct AppConfig: Sendable {
     public var worker: WorkerSettings
     public var api: APISettings
     public var limits: TenantLimits
+    /// Where connectors may connect: public addresses, and `TRIBUTARY_EGRESS_ALLOW`'s blocks.
+    public var egress: EgressPolicy
+    /// Pages per stream and the request timeout every connector runs with.
+    public var connectorLimits: ConnectorLimits
     /// What a run-task child needs of this configuration, as environment variables.
     public var childEnvironment: [String: String]
 
@@ -78,6 +83,29 @@ public struct AppConfig: Sendable {
         let api = APISettings(reader: reader, problems: &problems)
         let limits = TenantLimits(reader: reader, problems: &problems)
 
+        var egress = EgressPolicy.publicOnly
+        do {
+            egress = try EgressPolicy(parsing: reader.string(forKey: "tributary.egress.allow") ?? "")
+        } catch {
+            problems.append(error.description)
+        }
+        var connectorLimits = ConnectorLimits()
+        connectorLimits.maxPagesPerStream = reader.wholeNumber(
+            "tributary.max.pages.per.stream",
+            "TRIBUTARY_MAX_PAGES_PER_STREAM",
+            1...100_000_000,
+            default: connectorLimits.maxPagesPerStream,
+            problems: &problems
+        )
+        let timeout = reader.wholeNumber(
+            "tributary.provider.timeout.seconds",
+            "TRIBUTARY_PROVIDER_TIMEOUT_SECONDS",
+            1...3600,
+            default: 60,
+            problems: &problems
+        )
+        connectorLimits.requestTimeout = .seconds(timeout)
+
         guard problems.isEmpty, let database, let logLevel else {
             throw ConfigError(problems: problems)
         }
@@ -94,6 +122,8 @@ public struct AppConfig: Sendable {
         self.worker = worker
         self.api = api
         self.limits = limits
+        self.egress = egress
+        self.connectorLimits = connectorLimits
         var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "TMPDIR", "LANG"].contains($0.key) }
         environment["DATABASE_URL"] = databaseURL
         environment["TRIBUTARY_ENCRYPTION_KEYS"] = reader.string(forKey: "tributary.encryption.keys", isSecret: true)
@@ -102,6 +132,9 @@ public struct AppConfig: Sendable {
         environment["TRIBUTARY_RUN_MEMORY_MB"] = String(worker.memoryLimitMB)
         environment["TRIBUTARY_LEASE_SECONDS"] = String(worker.leaseSeconds)
         environment.merge(limits.childEnvironment) { _, limit in limit }
+        if !egress.allowed.isEmpty { environment["TRIBUTARY_EGRESS_ALLOW"] = egress.allowText }
+        environment["TRIBUTARY_MAX_PAGES_PER_STREAM"] = String(connectorLimits.maxPagesPerStream)
+        environment["TRIBUTARY_PROVIDER_TIMEOUT_SECONDS"] = String(timeout)
         self.childEnvironment = environment
     }
 }

@@ -19,7 +19,7 @@ struct ProcessSkeleton: Sendable {
         let postgres = config.makePostgresClient(logger: logger)
         let migrator = try Migrator(client: postgres, config: config, logger: logger)
         guard let keyRing = config.keyRing else { throw VaultError.badKeyRing("no key given") }
-        let services = Services(postgres: postgres, keyRing: keyRing, publicURL: config.publicURL, logger: logger)
+        let services = Services(postgres: postgres, keyRing: keyRing, config: config, logger: logger)
         let startup = Startup {
             try await migrator.migrate()
             try await checkStoredKeys(store: services.store, keyRing: keyRing)

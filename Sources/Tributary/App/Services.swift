@@ -12,7 +12,8 @@ struct Services: Sendable {
     let factory: ConnectorFactory
     let catalog: ProviderCatalog
 
-    init(postgres: PostgresClient, keyRing: KeyRing, publicURL: String, logger: Logger, catalog: ProviderCatalog = .standard) {
+    /// `config` gives the public URL (OAuth redirects), the egress policy and the connector limits.
+    init(postgres: PostgresClient, keyRing: KeyRing, config: AppConfig, logger: Logger, catalog: ProviderCatalog = .standard) {
         let store = Store(client: postgres, logger: logger)
         let vault = CredentialVault(keyRing: keyRing)
         let flow = OAuthFlow(
@@ -20,7 +21,7 @@ struct Services: Sendable {
             vault: vault,
             tokenEndpoint: TokenEndpoint(httpClient: ProviderHTTP.client, logger: logger),
             catalog: catalog,
-            publicURL: publicURL,
+            publicURL: config.publicURL,
             logger: logger
         )
         let refresher = TokenRefresher(store: store, flow: flow)
@@ -28,7 +29,14 @@ struct Services: Sendable {
         self.vault = vault
         self.flow = flow
         self.refresher = refresher
-        self.factory = ConnectorFactory(store: store, vault: vault, refresher: refresher, registry: ConnectorRegistry())
+        self.factory = ConnectorFactory(
+            store: store,
+            vault: vault,
+            refresher: refresher,
+            registry: ConnectorRegistry(),
+            egress: config.egress,
+            limits: config.connectorLimits
+        )
         self.catalog = catalog
     }
 }

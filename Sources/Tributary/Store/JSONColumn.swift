@@ -9,10 +9,10 @@ enum JSONColumn {
     }
 
     static func value(_ text: String) throws -> JSONValue {
-        try JSONCoding.decoder.decode(JSONValue.self, from: Data(text.utf8))
+        try JSONCoding.decoder.decode(JSONValue.self, fromOutside: Data(text.utf8))
     }
 
     static func object(_ text: String) throws -> [String: JSONValue] {
-        try JSONCoding.decoder.decode([String: JSONValue].self, from: Data(text.utf8))
+        try JSONCoding.decoder.decode([String: JSONValue].self, fromOutside: Data(text.utf8))
     }
 }

@@ -160,7 +160,7 @@ extension StoreConnection {
             String?.self,
             Int64.self
         ).map { row in
-            let stats = (try? JSONCoding.decoder.decode([String: StreamStats].self, from: Data(row.11.utf8))) ?? [:]
+            let stats = (try? JSONCoding.decoder.decode([String: StreamStats].self, fromOutside: Data(row.11.utf8))) ?? [:]
             let error = row.13.map { RunError(code: $0, message: row.14 ?? "") }
             let run = SyncRun(
                 id: row.0,

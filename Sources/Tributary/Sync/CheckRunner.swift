@@ -26,7 +26,9 @@ struct CheckReport: Codable, Sendable, Equatable {
     /// The last report line in a check's standard output, if it is a well-formed one.
     static func last(in output: String) -> CheckReport? {
         for line in output.split(separator: "\n").reversed() where line.hasPrefix(marker) {
-            guard let report = try? JSONCoding.decoder.decode(CheckReport.self, from: Data(line.dropFirst(marker.count).utf8)) else { return nil }
+            guard let report = try? JSONCoding.decoder.decode(CheckReport.self, fromOutside: Data(line.dropFirst(marker.count).utf8)) else {
+                return nil
+            }
             switch (report.ok, report.error) {
             case (true, nil): return passed
             case (false, let error?): return failed(error)

@@ -8,17 +8,27 @@ struct ConnectorFactory: Sendable {
     let vault: CredentialVault
     let refresher: TokenRefresher
     let registry: ConnectorRegistry
+    /// Where the connectors' requests may go (`TRIBUTARY_EGRESS_ALLOW`), and their limits.
+    let egress: EgressPolicy
+    let limits: ConnectorLimits
 
-    /// `maxAttempts` and `maxResponseBytes` tighten the HTTP layer's bounds (a check: one attempt, 1 MiB).
+    /// `maxAttempts` and `maxResponseBytes` tighten the connectors' limits (a check: one attempt, 1 MiB).
     func connector(
         for integration: Integration,
         logger: Logger,
         maxAttempts: Int? = nil,
         maxResponseBytes: Int? = nil
     ) async throws -> (any Connector, ConnectorContext) {
-        var context = ConnectorContext(config: integration.config, credential: try await credential(for: integration), logger: logger)
-        context.maxAttempts = maxAttempts
-        context.maxResponseBytes = maxResponseBytes
+        var limits = limits
+        if let maxAttempts { limits.maxAttempts = min(max(1, maxAttempts), limits.maxAttempts) }
+        if let maxResponseBytes { limits.maxResponseBytes = min(max(1, maxResponseBytes), limits.maxResponseBytes) }
+        let context = ConnectorContext(
+            config: integration.config,
+            credential: try await credential(for: integration),
+            logger: logger,
+            egress: egress,
+            limits: limits
+        )
         guard let connector = try registry.connector(for: integration.provider, context: context) else {
             throw ConnectorError(
                 code: "connector_unavailable",

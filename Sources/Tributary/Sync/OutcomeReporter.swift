@@ -73,7 +73,7 @@ struct RunTaskReport: Sendable, Decodable, Equatable {
     /// The last report line in a run-task's standard output (a line that starts with the marker).
     static func last(in output: String) -> RunTaskReport? {
         for line in output.split(separator: "\n").reversed() where line.hasPrefix(RunTask.errorMarker) {
-            return try? JSONCoding.decoder.decode(RunTaskReport.self, from: Data(line.dropFirst(RunTask.errorMarker.count).utf8))
+            return try? JSONCoding.decoder.decode(RunTaskReport.self, fromOutside: Data(line.dropFirst(RunTask.errorMarker.count).utf8))
         }
         return nil
     }

@@ -28,7 +28,7 @@ struct CredentialVault: Sendable {
         let plaintext = try keyRing.open(stored.sealed, for: owner)
         do {
             // Keys read either way: boxes sealed before the coding was configured once are camelCased.
-            return try JSONCoding.decoder.decode(CredentialSecret.self, from: plaintext)
+            return try JSONCoding.decoder.decode(CredentialSecret.self, fromOutside: plaintext)
         } catch {
             throw VaultError.cannotOpen
         }

@@ -71,7 +71,7 @@ struct TokenEndpoint: Sendable {
             logger.warning("token endpoint unreachable", metadata: ["path": "\(path)", "error_type": "\(type(of: error))"])
             throw .unavailable("the token endpoint \(path) could not be reached")
         }
-        let json = (try? JSONCoding.decoder.decode([String: JSONValue].self, from: data)) ?? [:]
+        let json = (try? JSONCoding.decoder.decode([String: JSONValue].self, fromOutside: data)) ?? [:]
         guard (200..<300).contains(status) else {
             let code = json["error"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? "http_\(status)"
             let description = json["error_description"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? ""

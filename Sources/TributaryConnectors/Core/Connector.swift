@@ -55,15 +55,23 @@ public struct ConnectorContext: Sendable {
     public var config: [String: JSONValue]
     public var credential: ConnectorCredential
     public var logger: Logger
-    /// Tighter bounds for the provider calls than the HTTP layer's own, for a check (one attempt,
-    /// a 1 MiB answer); nil keeps the HTTP layer's.
-    public var maxAttempts: Int?
-    public var maxResponseBytes: Int?
+    /// Where its requests may go: by default, public addresses only.
+    public var egress: EgressPolicy
+    /// Pages, time, answer size and attempts (a check: one attempt, a 1 MiB answer).
+    public var limits: ConnectorLimits
 
-    public init(config: [String: JSONValue], credential: ConnectorCredential, logger: Logger) {
+    public init(
+        config: [String: JSONValue],
+        credential: ConnectorCredential,
+        logger: Logger,
+        egress: EgressPolicy = .publicOnly,
+        limits: ConnectorLimits = ConnectorLimits()
+    ) {
         self.config = config
         self.credential = credential
         self.logger = logger
+        self.egress = egress
+        self.limits = limits
     }
 
     public func int(_ key: String) -> Int? {

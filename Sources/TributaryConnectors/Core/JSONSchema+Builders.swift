@@ -60,3 +60,11 @@ extension JSONSchema {
         return schema
     }
 }
+
+extension JSONValue {
+    /// An object with `keywords` added (replacing any of the same name); any other value as it is.
+    public func merging(_ keywords: [String: JSONValue]) -> JSONValue {
+        guard case .object(let members) = self else { return self }
+        return .object(members.merging(keywords) { _, new in new })
+    }
+}

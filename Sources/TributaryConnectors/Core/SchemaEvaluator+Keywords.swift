@@ -139,3 +139,24 @@ extension SchemaEvaluator {
         }
     }
 }
+
+extension SchemaEvaluator {
+    /// `x-maximumProduct: {"properties": ["a", "b"], "maximum": n}`: the product of those numeric
+    /// members (an absent one counts as 1) may be at most `n`, a bound no standard keyword can say.
+    /// The fault names the last member present, the one whose own bound is usually the larger.
+    func productViolations(_ members: [String: JSONValue], _ keywords: Keywords, at path: String) -> [SchemaViolation] {
+        guard case .object(let rule)? = keywords["x-maximumProduct"], case .number(let maximum)? = rule["maximum"] else { return [] }
+        let names = Self.strings(rule["properties"])
+        var product = 1.0
+        var present: [String] = []
+        for name in names {
+            guard case .number(let value)? = members[name] else { continue }
+            product *= value
+            present.append(name)
+        }
+        guard let last = present.last, product > maximum else { return [] }
+        let others = present.dropLast()
+        let factor = others.isEmpty ? "" : "times \(others.joined(separator: " times ")) "
+        return [SchemaViolation(path: Self.join(path, last), message: "\(factor)must be at most \(Self.text(maximum))")]
+    }
+}

@@ -32,7 +32,7 @@ struct SchemaEvaluator {
             nested = itemViolations(elements, keywords, at: path)
         case .object(let members):
             faults = []
-            nested = memberViolations(members, keywords, at: path)
+            nested = memberViolations(members, keywords, at: path) + productViolations(members, keywords, at: path)
         case .null, .bool, .integer:  // .integer never reaches here: validate turns it into .number
             faults = []
         }
@@ -73,6 +73,7 @@ struct SchemaEvaluator {
         switch keywords["format"] {
         case .string("uri")?: if !isWebURL(string) { faults.append("must be an http or https URL") }
         case .string("email")?: if !EmailAddress.isValid(string) { faults.append("must be an email address") }
+        case .string("tenant-header")?: if let refusal = TenantHeaderRule.refusal(string) { faults.append(refusal) }
         default: break  // other formats are annotations only, as the spec allows
         }
         return faults

@@ -7,8 +7,8 @@ struct DemoConnector: Connector {
     let context: ConnectorContext
 
     var recordsPerRun: Int { context.int("records_per_run") ?? 100 }
-    var pool: Int { context.int("contacts_pool") ?? 1_000_000 }
-    var batchSize: Int { context.int("batch_size") ?? 5000 }
+    var pool: Int { max(1, context.int("contacts_pool") ?? 1_000_000) }
+    var batchSize: Int { max(1, context.int("batch_size") ?? 5000) }
     var seed: Int { context.int("seed") ?? 1 }
 
     func check() async throws {}
@@ -24,7 +24,16 @@ struct DemoConnector: Connector {
             return
         }
         let (run, startOffset) = Self.position(request.cursor)
-        let volume = recordsPerRun * (context.int("spike_run") == run ? (context.int("spike_multiplier") ?? 1) : 1)
+        let multiplier = context.int("spike_run") == run ? (context.int("spike_multiplier") ?? 1) : 1
+        // The config schema bounds the product; a config stored before that bound must not pass it either.
+        let (volume, overflow) = max(recordsPerRun, 0).multipliedReportingOverflow(by: max(multiplier, 1))
+        guard !overflow, volume <= DemoProvider.maxRecordsPerRun else {
+            throw ConnectorError(
+                code: "invalid_config",
+                message: "config.spike_multiplier times records_per_run must be at most \(DemoProvider.maxRecordsPerRun)",
+                retryable: false
+            )
+        }
         let delay = context.int("batch_delay_ms") ?? 0
         var offset = startOffset
         var batches = 0
@@ -59,6 +68,8 @@ struct DemoConnector: Connector {
     static func position(_ cursor: JSONValue?) -> (run: Int, offset: Int) {
         guard case .object(let fields)? = cursor, case .number(let run)? = fields["run"] else { return (1, 0) }
         let offset: Double = if case .number(let value)? = fields["offset"] { value } else { 0 }
-        return (max(1, Int(run)), max(0, Int(offset)))
+        // A cursor is ours, but a number is clamped before it becomes an Int all the same.
+        let clamp = { (value: Double) in value.isFinite ? Int(min(max(value, 0), 1e12)) : 0 }
+        return (max(1, clamp(run)), clamp(offset))
     }
 }

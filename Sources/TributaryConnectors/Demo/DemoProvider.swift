@@ -1,6 +1,9 @@
 /// Synthetic contacts and events, made without any network: what a newcomer runs first,
 /// and the source benchmarks use.
 public enum DemoProvider: Provider {
+    /// One run's records at most: `records_per_run × spike_multiplier`.
+    public static let maxRecordsPerRun = 1_000_000
+
     public static let descriptor = ProviderDescriptor(
         id: "demo",
         name: "Demo (synthetic data)",
@@ -13,7 +16,7 @@ public enum DemoProvider: Provider {
         configSchema: JSONSchema.document([
             "records_per_run": JSONSchema.integer(
                 minimum: 0,
-                maximum: 10_000_000,
+                maximum: maxRecordsPerRun,
                 default: 100,
                 "How many new or changed records each stream yields per run."
             ),
@@ -29,7 +32,7 @@ public enum DemoProvider: Provider {
                 minimum: 1,
                 maximum: 1000,
                 default: 1,
-                "Multiplies the volume of spike_run, to try data-spike alerts."
+                "Multiplies the volume of spike_run, to try data-spike alerts; times records_per_run at most 1000000."
             ),
             "batch_delay_ms": JSONSchema.integer(
                 minimum: 0,
@@ -48,7 +51,7 @@ public enum DemoProvider: Provider {
                 "How many lists exist; lower it and the next run marks the missing ones deleted."
             ),
             "seed": JSONSchema.integer(default: 1, "Seed of the generator; the same seed yields the same records."),
-        ])
+        ]).merging(["x-maximumProduct": ["properties": ["records_per_run", "spike_multiplier"], "maximum": .number(Double(maxRecordsPerRun))]])
     )
 
     public static func connector(context: ConnectorContext) throws -> any Connector {

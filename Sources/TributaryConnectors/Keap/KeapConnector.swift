@@ -18,9 +18,10 @@ struct KeapConnector: Connector {
             keyPlacement: .header("X-Keap-API-Key"),
             // Keap allows bursts of about 25 calls a second.
             limiter: RateLimiter(burst: 10, perSecond: 10),
-            logger: context.logger
+            logger: context.logger,
+            egress: context.egress,
+            limits: context.limits
         )
-        http.bound(by: context)
     }
 
     func check() async throws {
@@ -39,7 +40,9 @@ struct KeapConnector: Connector {
     private func readContacts(_ request: StreamRequest, emit: (RecordBatch) async throws -> Void) async throws {
         let start = Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400)
         var since = request.cursor?["since"]?.stringValue.flatMap(Timestamps.parse) ?? start
-        var skip = request.cursor?["skip"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? 0
+        var skip = request.cursor?["skip"].flatMap { if case .number(let n) = $0 { Int(exactly: n.rounded()) } else { nil } } ?? 0
+        skip = min(max(skip, 0), 1_000_000_000)
+        var budget = PageBudget(limit: http.limits.maxPagesPerStream, stream: "contacts")
         let until = Date()
         while true {
             let url = http.url(
@@ -49,6 +52,7 @@ struct KeapConnector: Connector {
                     ("order_direction", "ASCENDING"), ("limit", String(Self.pageSize)), ("offset", String(skip)),
                 ]
             )
+            try budget.spend()
             let items = try await page(url, key: "contacts")
             guard !items.isEmpty else { break }
             var records: [SourceRecord] = []
@@ -82,6 +86,7 @@ struct KeapConnector: Connector {
         var day =
             request.cursor?["day"]?.stringValue.flatMap { Timestamps.parse($0 + "T00:00:00Z") }
             ?? calendar.startOfDay(for: Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400))
+        var budget = PageBudget(limit: http.limits.maxPagesPerStream, stream: "emails")
         while day < today {
             let next = calendar.date(byAdding: .day, value: 1, to: day) ?? today
             var offset = 0
@@ -93,6 +98,7 @@ struct KeapConnector: Connector {
                         ("limit", String(Self.pageSize)), ("offset", String(offset)),
                     ]
                 )
+                try budget.spend()
                 let items = try await page(url, key: "emails")
                 if items.isEmpty { break }
                 let records = items.compactMap { item in Self.id(item).map { SourceRecord(id: $0, json: item.jsonText) } }
@@ -123,7 +129,7 @@ struct KeapConnector: Connector {
 
     static let utcCalendar: Calendar = {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        calendar.timeZone = TimeZone(secondsFromGMT: 0) ?? calendar.timeZone
         return calendar
     }()
 }

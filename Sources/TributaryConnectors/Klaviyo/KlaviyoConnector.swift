@@ -19,9 +19,10 @@ struct KlaviyoConnector: Connector {
             extraHeaders: [("revision", Self.revision), ("Accept", "application/vnd.api+json")],
             // Klaviyo's "M" tier, which its read endpoints meet or exceed: bursts of 10/s, 150/min steady.
             limiter: RateLimiter(burst: 10, perSecond: 2.5),
-            logger: context.logger
+            logger: context.logger,
+            egress: context.egress,
+            limits: context.limits
         )
-        http.bound(by: context)
     }
 
     func check() async throws {
@@ -32,20 +33,21 @@ struct KlaviyoConnector: Connector {
         guard let stream = KlaviyoStream.named(request.stream.name) else {
             throw ConnectorError(code: "unknown_stream", message: "klaviyo has no stream \(request.stream.name)", retryable: false)
         }
+        var budget = PageBudget(limit: http.limits.maxPagesPerStream, stream: stream.name)
         if let field = stream.cursorField {
             let since =
                 request.cursor?.stringValue
                 ?? Timestamps.format(Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400))
             var query = [("filter", "greater-than(\(field),\(since))"), ("sort", field)]
             if let size = stream.pageSize { query.append(("page[size]", String(size))) }
-            try await readPages(from: http.url(stream.path, query: query), cursorField: field, cursor: since, emit: emit)
+            try await readPages(from: http.url(stream.path, query: query), cursorField: field, cursor: since, budget: &budget, emit: emit)
         } else if stream.channels.isEmpty {
-            try await readPages(from: http.url(stream.path), cursorField: nil, cursor: nil, emit: emit)
+            try await readPages(from: http.url(stream.path), cursorField: nil, cursor: nil, budget: &budget, emit: emit)
         } else {
             for channel in stream.channels {
                 var query = [("filter", "equals(messages.channel,'\(channel)')")]
                 if let size = stream.pageSize { query.append(("page[size]", String(size))) }
-                try await readPages(from: http.url(stream.path, query: query), cursorField: nil, cursor: nil, emit: emit)
+                try await readPages(from: http.url(stream.path, query: query), cursorField: nil, cursor: nil, budget: &budget, emit: emit)
             }
         }
     }
@@ -57,12 +59,14 @@ struct KlaviyoConnector: Connector {
         from first: String,
         cursorField: String?,
         cursor: String?,
+        budget: inout PageBudget,
         emit: (RecordBatch) async throws -> Void
     ) async throws {
         var next: String? = first
         var safe = cursor
         var newest = cursor
         while let url = next {
+            try budget.spend()
             let page = try await http.getJSON(url)
             guard let items = page["data"]?.arrayValue else {
                 throw ConnectorError(
@@ -83,7 +87,7 @@ struct KlaviyoConnector: Connector {
                 if let before = values.last(where: { $0 != last }) { safe = Self.later(safe, before) }
                 newest = Self.later(newest, last)
             }
-            next = page["links"]?["next"]?.stringValue.map(http.follow)
+            next = try page["links"]?["next"]?.stringValue.map { try http.follow($0, from: url) }
             let checkpoint: JSONValue? = cursorField == nil ? nil : (next == nil ? newest : safe).map(JSONValue.string)
             try await emit(RecordBatch(records: records, checkpoint: checkpoint))
         }

@@ -36,16 +36,18 @@ struct Pager {
         return pending
     }
 
-    mutating func advance(after body: JSONValue, headers: HTTPHeaders, count: Int) {
+    /// Works out the page after the one read from `current`; a next link that cannot be re-based
+    /// onto the configured origin fails the read.
+    mutating func advance(after body: JSONValue, headers: HTTPHeaders, count: Int, current: String) throws {
         pending = nil
         switch pagination {
         case .singlePage:
             break
         case .nextURL(let next):
             let link = JSONPointer.resolve(next.nextURLPath, in: body)?.stringValue
-            pending = link.flatMap { $0.isEmpty ? nil : http.follow($0) }
+            if let link, !link.isEmpty { pending = try http.follow(link, from: current) }
         case .linkHeader:
-            pending = Self.nextLink(headers).map { http.follow($0) }
+            if let link = Self.nextLink(headers) { pending = try http.follow(link, from: current) }
         case .cursor(let cursor):
             if let value = RestConnector.scalar(JSONPointer.resolve(cursor.nextCursorPath, in: body)), !value.isEmpty {
                 pending = http.url(path, query: query + [(cursor.cursorParam, value)])

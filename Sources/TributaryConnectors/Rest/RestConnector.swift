@@ -19,9 +19,10 @@ struct RestConnector: Connector {
             credential: credential,
             keyPlacement: config.auth?.placement ?? RestAuth.bearer.placement,
             limiter: RateLimiter(burst: 10, perSecond: 10),
-            logger: context.logger
+            logger: context.logger,
+            egress: context.egress,
+            limits: context.limits
         )
-        http.bound(by: context)
     }
 
     func check() async throws {
@@ -45,7 +46,9 @@ struct RestConnector: Connector {
 
         var pager = Pager(stream.pagination ?? .singlePage, http: http, path: stream.path, query: query)
         var newest = since
+        var budget = PageBudget(limit: http.limits.maxPagesPerStream, stream: stream.name)
         while let url = pager.next() {
+            try budget.spend()
             let page = try await http.get(url)
             let body = try ProviderHTTP.parse(page.body, url: url)
             guard let items = JSONPointer.resolve(stream.recordsPath, in: body)?.arrayValue else {
@@ -72,7 +75,7 @@ struct RestConnector: Connector {
                 }
                 records.append(SourceRecord(id: id, json: item.jsonText))
             }
-            pager.advance(after: body, headers: page.headers, count: items.count)
+            try pager.advance(after: body, headers: page.headers, count: items.count, current: url)
             // The API's order is unknown, so the cursor only moves once the whole stream is read.
             try await emit(RecordBatch(records: records, checkpoint: pager.isDone ? newest.map(JSONValue.string) : nil))
         }

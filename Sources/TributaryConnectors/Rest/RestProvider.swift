@@ -39,7 +39,18 @@ public enum RestProvider: Provider {
     static let authSchema: JSONValue = [
         "oneOf": [
             JSONSchema.tagged("none"),
-            JSONSchema.tagged("api_key_header", required: ["header"], ["header": JSONSchema.string(minLength: 1), "prefix": JSONSchema.string()]),
+            JSONSchema.tagged(
+                "api_key_header",
+                required: ["header"],
+                [
+                    "header": JSONSchema.string(
+                        minLength: 1,
+                        format: "tenant-header",
+                        "Not Host, Content-Length, a hop-by-hop, Proxy-* or Metadata* header."
+                    ),
+                    "prefix": JSONSchema.string(pattern: "^[^\\u0000-\\u001F\\u007F]*$", "Goes before the key; no control characters."),
+                ]
+            ),
             JSONSchema.tagged("api_key_query", required: ["param"], ["param": JSONSchema.string(minLength: 1)]),
             JSONSchema.tagged("bearer"),
             JSONSchema.tagged("basic", required: ["username"], ["username": JSONSchema.string(minLength: 1)]),

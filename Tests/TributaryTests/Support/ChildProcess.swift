@@ -54,6 +54,7 @@ struct ChildProcess {
             "DATABASE_URL": TestApp.databaseURLString(database.url),
             "TRIBUTARY_ENCRYPTION_KEYS": keys,
             "LOG_LEVEL": logLevel,
+            "TRIBUTARY_EGRESS_ALLOW": TestApp.egressAllow,
         ]
         environment["TRIBUTARY_ADMIN_TOKEN"] = adminToken
         return environment.merging(extra) { _, new in new }

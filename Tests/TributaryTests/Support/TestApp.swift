@@ -16,6 +16,9 @@ enum TestApp {
     static let key1 = "k1:" + randomBase64(bytes: 32)
     static let key2 = "k2:" + randomBase64(bytes: 32)
 
+    /// What the tests allow connectors to reach: their fakes, on 127.0.0.1 only.
+    static let egressAllow = "127.0.0.1/32"
+
     static func randomBase64(bytes count: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         return Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).base64EncodedString()
@@ -27,6 +30,8 @@ enum TestApp {
             "tributary.admin.token": .init(.string(adminToken), isSecret: true),
             "tributary.public.url": "http://127.0.0.1:8080",
             "tributary.encryption.keys": .init(.string(key1), isSecret: true),
+            // The fake providers listen on 127.0.0.1; nothing else internal is reachable.
+            "tributary.egress.allow": .init(.string(egressAllow), isSecret: false),
         ]
         values.merge(extra) { _, new in new }
         return try AppConfig(reader: ConfigReader(provider: InMemoryProvider(values: values)))

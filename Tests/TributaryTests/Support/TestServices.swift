@@ -19,7 +19,7 @@ struct TestServices: Sendable {
         _ body: @Sendable (TestServices) async throws -> T
     ) async throws -> T {
         let client = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
-        let services = Services(postgres: client, keyRing: config.keyRing!, publicURL: config.publicURL, logger: logger)
+        let services = Services(postgres: client, keyRing: config.keyRing!, config: config, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
