@@ -34,8 +34,7 @@ struct Services: Sendable {
             vault: vault,
             refresher: refresher,
             registry: ConnectorRegistry(),
-            egress: config.egress,
-            limits: config.connectorLimits
+            bounds: (config.egress, config.connectorLimits)
         )
         self.catalog = catalog
     }

@@ -9,8 +9,7 @@ struct ConnectorFactory: Sendable {
     let refresher: TokenRefresher
     let registry: ConnectorRegistry
     /// Where the connectors' requests may go (`TRIBUTARY_EGRESS_ALLOW`), and their limits.
-    let egress: EgressPolicy
-    let limits: ConnectorLimits
+    let bounds: (egress: EgressPolicy, limits: ConnectorLimits)
 
     /// `maxAttempts` and `maxResponseBytes` tighten the connectors' limits (a check: one attempt, 1 MiB).
     func connector(
@@ -19,14 +18,14 @@ struct ConnectorFactory: Sendable {
         maxAttempts: Int? = nil,
         maxResponseBytes: Int? = nil
     ) async throws -> (any Connector, ConnectorContext) {
-        var limits = limits
+        var limits = bounds.limits
         if let maxAttempts { limits.maxAttempts = min(max(1, maxAttempts), limits.maxAttempts) }
         if let maxResponseBytes { limits.maxResponseBytes = min(max(1, maxResponseBytes), limits.maxResponseBytes) }
         let context = ConnectorContext(
             config: integration.config,
             credential: try await credential(for: integration),
             logger: logger,
-            egress: egress,
+            egress: bounds.egress,
             limits: limits
         )
         guard let connector = try registry.connector(for: integration.provider, context: context) else {
