@@ -6,11 +6,12 @@ import TributaryConnectors
 /// vault, the OAuth flow, the token refresher and the connector factory.
 struct Services: Sendable {
     let store: Store
-    let vault: CredentialVault
     let flow: OAuthFlow
-    let refresher: TokenRefresher
     let factory: ConnectorFactory
     let catalog: ProviderCatalog
+
+    var vault: CredentialVault { flow.vault }
+    var refresher: TokenRefresher { factory.refresher }
 
     /// `config` gives the public URL (OAuth redirects), the egress policy and the connector limits.
     init(postgres: PostgresClient, keyRing: KeyRing, config: AppConfig, logger: Logger, catalog: ProviderCatalog = .standard) {
@@ -26,9 +27,7 @@ struct Services: Sendable {
         )
         let refresher = TokenRefresher(store: store, flow: flow)
         self.store = store
-        self.vault = vault
         self.flow = flow
-        self.refresher = refresher
         self.factory = ConnectorFactory(
             store: store,
             vault: vault,
