@@ -199,21 +199,16 @@ struct EgressServeTests {
         let script = AnswerScript([], fallback: .json(status: 429, headers: [("Retry-After", "1e19")], "{}"))
         try await ScriptedServer.with(script) { port in
             let database = try await TestDatabase.create()
-            var environment = ChildProcess.environment(database, logLevel: "warning")
-            let serverPort = try freePort()
-            environment["PORT"] = String(serverPort)
-            environment["HOST"] = "127.0.0.1"
-            environment["TRIBUTARY_MAX_ATTEMPTS"] = "1"
-            environment["TRIBUTARY_POLL_INTERVAL_MS"] = "50"
-            environment["TRIBUTARY_API_RATE_LIMIT"] = "off"
-            let child = try ChildProcess.start(["serve", "--worker"], environment: environment)
+            let (child, serverPort, ready) = try await ChildProcess.startServer(
+                database,
+                worker: true,
+                readyPath: "/readyz",
+                logLevel: "warning",
+                extra: ["TRIBUTARY_MAX_ATTEMPTS": "1", "TRIBUTARY_POLL_INTERVAL_MS": "50", "TRIBUTARY_API_RATE_LIMIT": "off"],
+                attempts: 150
+            )
             defer { child.process.terminate() }
             let server = Server(base: "http://127.0.0.1:\(serverPort)")
-            var ready = false
-            for _ in 0..<150 where !ready {
-                try await Task.sleep(for: .milliseconds(100))
-                ready = (try? await httpStatus("\(server.base)/readyz")) == 200
-            }
             try #require(ready)
             let tenantReply = try await server.send(.POST, "/v1/tenants", json: #"{"name":"Mallory","alert_emails":["m@x.test"]}"#)
             guard case .string(let tenant)? = tenantReply.body["id"] else { throw TestSetupError("no tenant: \(tenantReply)") }

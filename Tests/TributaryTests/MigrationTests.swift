@@ -95,16 +95,7 @@ struct MigrationTests {
     @Test("serve --worker migrates, serves, and stops cleanly on SIGTERM")
     func serveAndStop() async throws {
         let database = try await TestDatabase.create()
-        var environment = ChildProcess.environment(database)
-        let port = try freePort()
-        environment["PORT"] = String(port)
-        environment["HOST"] = "127.0.0.1"
-        let child = try ChildProcess.start(["serve", "--worker"], environment: environment)
-        var ready = false
-        for _ in 0..<100 where !ready {
-            try await Task.sleep(for: .milliseconds(100))
-            ready = (try? await httpStatus("http://127.0.0.1:\(port)/readyz")) == 200
-        }
+        let (child, _, ready) = try await ChildProcess.startServer(database, worker: true, readyPath: "/readyz")
         #expect(ready)
         child.process.terminate()
         let result = await child.finish()

@@ -51,19 +51,11 @@ struct SlowClientTests {
 
     @Test("a request head trickled byte by byte, and an idle connection, are closed after the idle timeout")
     func slowloris() async throws {
-        let database = try await TestDatabase.create()
-        var environment = ChildProcess.environment(database)
-        let port = try freePort()
-        environment["PORT"] = String(port)
-        environment["HOST"] = "127.0.0.1"
-        environment["TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS"] = "1"
-        let server = try ChildProcess.start(["serve"], environment: environment)
+        let (server, port, ready) = try await ChildProcess.startServer(
+            try await TestDatabase.create(),
+            extra: ["TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS": "1"]
+        )
         defer { server.process.terminate() }
-        var ready = false
-        for _ in 0..<100 where !ready {
-            try await Task.sleep(for: .milliseconds(100))
-            ready = (try? await httpStatus("http://127.0.0.1:\(port)/healthz")) == 200
-        }
         try #require(ready)
 
         // A head that never ends: a header line every 300 ms, each well within any per-read timeout.
@@ -91,20 +83,11 @@ struct SlowClientTests {
 
     @Test("a body trickled a byte at a time (slow POST), even without a key, is cut off at the request deadline")
     func slowBody() async throws {
-        let database = try await TestDatabase.create()
-        var environment = ChildProcess.environment(database)
-        let port = try freePort()
-        environment["PORT"] = String(port)
-        environment["HOST"] = "127.0.0.1"
-        environment["TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS"] = "1"
-        environment["TRIBUTARY_HTTP_REQUEST_TIMEOUT_SECONDS"] = "2"
-        let server = try ChildProcess.start(["serve"], environment: environment)
+        let (server, port, ready) = try await ChildProcess.startServer(
+            try await TestDatabase.create(),
+            extra: ["TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS": "1", "TRIBUTARY_HTTP_REQUEST_TIMEOUT_SECONDS": "2"]
+        )
         defer { server.process.terminate() }
-        var ready = false
-        for _ in 0..<100 where !ready {
-            try await Task.sleep(for: .milliseconds(100))
-            ready = (try? await httpStatus("http://127.0.0.1:\(port)/healthz")) == 200
-        }
         try #require(ready)
 
         // Each byte is a body part, and each part restarts the idle timer: only the deadline ends this.

@@ -85,3 +85,30 @@ func httpStatus(_ url: String) async throws -> Int {
     let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
     return Int(response.status.code)
 }
+
+extension ChildProcess {
+    /// `tributary serve` (and its worker when `worker`) on 127.0.0.1 at a free port, polled until
+    /// `readyPath` answers 200 or `attempts` polls 100 ms apart have passed (`ready` says which).
+    static func startServer(
+        _ database: TestDatabase,
+        worker: Bool = false,
+        readyPath: String = "/healthz",
+        logLevel: String = "info",
+        extra: [String: String] = [:],
+        attempts: Int = 100
+    ) async throws -> (child: ChildProcess, port: Int, ready: Bool) {
+        let port = try freePort()
+        let environment = Self.environment(
+            database,
+            logLevel: logLevel,
+            extra: ["PORT": String(port), "HOST": "127.0.0.1"].merging(extra) { _, given in given }
+        )
+        let child = try start(worker ? ["serve", "--worker"] : ["serve"], environment: environment)
+        var ready = false
+        for _ in 0..<attempts where !ready {
+            try await Task.sleep(for: .milliseconds(100))
+            ready = (try? await httpStatus("http://127.0.0.1:\(port)\(readyPath)")) == 200
+        }
+        return (child, port, ready)
+    }
+}
