@@ -20,29 +20,13 @@ struct ActivityController {
     }
 
     static func filter(_ request: Request) throws(APIError) -> ActivityFilter {
-        let query = request.uri.queryParameters
-        var errors: [FieldError] = []
+        var query = FilterQuery(request)
         var filter = ActivityFilter()
-        if let action = query["action"].map(String.init), !action.isEmpty {
-            filter.action = action
-        }
-        if let text = query["integration_id"].map(String.init) {
-            if let id = UUID(uuidString: text) {
-                filter.integrationID = id
-            } else {
-                errors.append(FieldError(field: "integration_id", message: "must be a UUID"))
-            }
-        }
-        let bounds: [(String, WritableKeyPath<ActivityFilter, Date?>)] = [("since", \.since), ("until", \.until)]
-        for (name, keyPath) in bounds {
-            guard let text = query[name[...]].map(String.init) else { continue }
-            if let date = Timestamps.parse(text) {
-                filter[keyPath: keyPath] = date
-            } else {
-                errors.append(FieldError(field: name, message: "must be an RFC 3339 timestamp"))
-            }
-        }
-        guard errors.isEmpty else { throw APIError.badQuery(errors) }
+        if let action = query.text("action"), !action.isEmpty { filter.action = action }
+        filter.integrationID = query.uuid("integration_id")
+        filter.since = query.timestamp("since")
+        filter.until = query.timestamp("until")
+        try query.check()
         return filter
     }
 }

@@ -6,6 +6,8 @@ import Prometheus
 struct HealthController {
     let migrator: Migrator
     let registry: PrometheusCollectorRegistry
+    /// How alert emails leave (or that they wait in the outbox), for operators reading `/readyz`.
+    let email: String
 
     var endpoints: RouteCollection<AppRequestContext> {
         RouteCollection(context: AppRequestContext.self)
@@ -14,10 +16,11 @@ struct HealthController {
 
     struct Status: Encodable, Sendable {
         var status: String
+        var email: String?
     }
 
     @Sendable func healthz(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Status> {
-        JSONResponse(Status(status: "ok"))
+        JSONResponse(Status(status: "ok", email: nil))
     }
 
     @Sendable func readyz(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Status> {
@@ -31,7 +34,7 @@ struct HealthController {
         guard pending.isEmpty else {
             throw APIError.notReady("migrations not applied yet: \(pending.map(String.init).joined(separator: ", "))")
         }
-        return JSONResponse(Status(status: "ready"))
+        return JSONResponse(Status(status: "ready", email: email))
     }
 
     @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -13,12 +13,13 @@ func buildRouter(
     maxAttempts: Int,
     api: APISettings,
     limits: TenantLimits,
-    checker: CheckRunner
+    checker: CheckRunner,
+    emailReadiness: String
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ObservabilityMiddleware(metrics: HTTPMetrics(registry: registry)))
     router.add(middleware: ProblemMiddleware())
-    router.addRoutes(HealthController(migrator: migrator, registry: registry).endpoints)
+    router.addRoutes(HealthController(migrator: migrator, registry: registry, email: emailReadiness).endpoints)
 
     let v1 = router.group("v1")
         .add(middleware: AuthMiddleware(store: services.store, adminToken: adminToken))
@@ -45,6 +46,10 @@ func buildRouter(
         RecordsController(store: services.store, pageBytes: api.recordsPageBytes).endpoints,
         atPath: "tenants/:tenant_id/integrations/:integration_id"
     )
+    v1.addRoutes(AlertSettingsController(store: services.store).endpoints, atPath: "tenants/:tenant_id/integrations/:integration_id")
+    v1.addRoutes(AlertsController(store: services.store).endpoints, atPath: "tenants/:tenant_id/alerts")
+    let webhooks = WebhooksController(store: services.store, vault: services.vault, delivery: services.webhookDelivery, limits: limits)
+    v1.addRoutes(webhooks.endpoints, atPath: "tenants/:tenant_id/webhooks")
     let oauth = OAuthController(store: services.store, flow: services.flow, catalog: services.catalog)
     v1.addRoutes(oauth.endpoints)
     router.addRoutes(oauth.callback)

@@ -12,8 +12,8 @@ public struct AppConfig: Sendable {
     public var publicURL: String
     public var port: Int
     public var host: String
-    public var smtpURL: String?
-    public var smtpFrom: String
+    /// SMTP and the outbox sender.
+    public var alerting: AlertingSettings
     public var logLevel: Logger.Level
     public var migrationsDirectory: String?
     public var worker: WorkerSettings
@@ -82,6 +82,7 @@ public struct AppConfig: Sendable {
         let worker = WorkerSettings(reader: reader, problems: &problems)
         let api = APISettings(reader: reader, problems: &problems)
         let limits = TenantLimits(reader: reader, problems: &problems)
+        let alerting = AlertingSettings(reader: reader, problems: &problems)
 
         var egress = EgressPolicy.publicOnly
         do {
@@ -115,8 +116,7 @@ public struct AppConfig: Sendable {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.port = port
         self.host = reader.string(forKey: "host") ?? "0.0.0.0"
-        self.smtpURL = reader.string(forKey: "tributary.smtp.url", isSecret: true)
-        self.smtpFrom = reader.string(forKey: "tributary.smtp.from") ?? "tributary@localhost"
+        self.alerting = alerting
         self.logLevel = logLevel
         self.migrationsDirectory = reader.string(forKey: "tributary.migrations.dir")
         self.worker = worker

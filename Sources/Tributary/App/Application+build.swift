@@ -24,7 +24,8 @@ public func buildApplication(
         maxAttempts: config.worker.maxAttempts,
         api: config.api,
         limits: config.limits,
-        checker: CheckRunner(settings: config.worker, environment: config.childEnvironment)
+        checker: CheckRunner(settings: config.worker, environment: config.childEnvironment),
+        emailReadiness: config.alerting.emailReadiness
     )
 
     let requestTimeout = TimeAmount.seconds(Int64(config.api.requestTimeoutSeconds))

@@ -4,8 +4,8 @@ import ServiceLifecycle
 
 /// What every long-running process (`serve`, `serve --worker`, `worker`) is made of: one Postgres
 /// client, the services on it, and one startup (migrations, then the stored-key check) that runs once
-/// before the HTTP server or the worker begins. Its `lifecycle` starts the client first and the worker
-/// after it; `serve` hands it to the `Application`, which adds the HTTP server last. Either way a
+/// before the HTTP server or the worker begins. Its `lifecycle` starts the client first, then the worker
+/// and the outbox sender; `serve` hands it to the `Application`, which adds the HTTP server last. Either way a
 /// `ServiceGroup` runs it (for `serve`, Hummingbird's `runService`), and SIGTERM or SIGINT stops it
 /// gracefully, in reverse order.
 struct ProcessSkeleton: Sendable {
@@ -14,6 +14,7 @@ struct ProcessSkeleton: Sendable {
     let migrator: Migrator
     let startup: Startup
     let worker: Worker?
+    let sender: OutboxSender?
 
     init(config: AppConfig, logger: Logger, runWorker: Bool) throws {
         let postgres = config.makePostgresClient(logger: logger)
@@ -40,11 +41,22 @@ struct ProcessSkeleton: Sendable {
                 startup: startup
             )
             : nil
+        self.sender =
+            runWorker
+            ? OutboxSender(
+                store: services.store,
+                vault: services.vault,
+                webhooks: services.webhookDelivery,
+                settings: config.alerting,
+                startup: startup,
+                logger: logger
+            )
+            : nil
     }
 
     /// The services in start order; they stop in reverse, the Postgres client last.
     var lifecycle: [any Service] {
-        [postgres] + (worker.map { [$0] } ?? [])
+        [postgres] + (worker.map { [$0] } ?? []) + (sender.map { [$0] } ?? [])
     }
 }
 

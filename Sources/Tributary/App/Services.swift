@@ -3,12 +3,14 @@ import PostgresNIO
 import TributaryConnectors
 
 /// The services every process builds the same way from its configuration: the store, the
-/// vault, the OAuth flow, the token refresher and the connector factory.
+/// vault, the OAuth flow, the token refresher, the connector factory and webhook delivery.
 struct Services: Sendable {
     let store: Store
     let flow: OAuthFlow
     let factory: ConnectorFactory
     let catalog: ProviderCatalog
+    /// Posts webhook events through the egress policy (the outbox sender and `POST …/test`).
+    let webhookDelivery: WebhookDelivery
 
     var vault: CredentialVault { flow.vault }
     var refresher: TokenRefresher { factory.refresher }
@@ -36,5 +38,6 @@ struct Services: Sendable {
             bounds: (config.egress, config.connectorLimits)
         )
         self.catalog = catalog
+        self.webhookDelivery = WebhookDelivery(egress: EgressClient(policy: config.egress), timeout: config.alerting.webhookTimeout)
     }
 }

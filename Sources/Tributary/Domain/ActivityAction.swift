@@ -26,4 +26,15 @@ public struct ActivityAction: RawRepresentable, Hashable, Sendable, Codable {
     static let credentialCleared = Self(rawValue: "credential.cleared")
     static let stateReset = Self(rawValue: "state.reset")
     static let alertRaised = Self(rawValue: "alert.raised")
+    static let alertDelivered = Self(rawValue: "alert.delivered")
+    /// The alert email could not be sent before the outbox gave up on it.
+    static let alertEmailFailed = Self(rawValue: "alert.email_failed")
+    static let alertSettingsUpdated = Self(rawValue: "alert_settings.updated")
+    static let integrationPaused = Self(rawValue: "integration.paused")
+    static let webhookCreated = Self(rawValue: "webhook.created")
+    static let webhookDeleted = Self(rawValue: "webhook.deleted")
+    /// A delivery was given up on after its last retry.
+    static let webhookFailed = Self(rawValue: "webhook.failed")
+    /// The receiver answered 410 Gone: nothing more is sent to it.
+    static let webhookDisabled = Self(rawValue: "webhook.disabled")
 }

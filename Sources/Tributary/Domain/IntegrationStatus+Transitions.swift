@@ -51,6 +51,13 @@ extension IntegrationStatus {
         self == .active && consecutiveFailures >= Self.failingAfter ? .failing : self
     }
 
+    /// An integration in this status has stopped syncing on schedule: the first run to succeed
+    /// after it covers a longer window than usual, so the volume alerts neither judge it nor
+    /// take it as a baseline (`VolumeRules`).
+    var breaksVolumeWindow: Bool {
+        self != .active
+    }
+
     /// When the next run is due after a person (or the vault) moved the status from `self` to `new`.
     func nextSync(changingTo new: IntegrationStatus) -> NextSync {
         guard new != self else { return .keep }

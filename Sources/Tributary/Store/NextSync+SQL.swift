@@ -13,26 +13,36 @@ extension NextSync {
     }
 }
 
+/// What the rules of an integration's status are judged on, read with its row locked.
+struct LockedIntegration: Sendable {
+    var status: IntegrationStatus
+    var consecutiveFailures: Int
+    /// Set while the volume of its next successful run is not comparable (`VolumeRules`).
+    var volumeGap: Bool
+}
+
 extension StoreConnection {
     /// The integration's status and failure streak, its row locked until the transaction ends:
     /// status changes are judged against this, so two changes cannot both pass on a stale read.
-    func lockIntegration(tenantID: UUID? = nil, id: UUID) async throws -> (status: IntegrationStatus, consecutiveFailures: Int)? {
+    func lockIntegration(tenantID: UUID? = nil, id: UUID) async throws -> LockedIntegration? {
         try await rows(
             """
-            SELECT status, consecutive_failures FROM integrations
+            SELECT status, consecutive_failures, volume_gap FROM integrations
             WHERE id = \(id) AND (\(tenantID)::uuid IS NULL OR tenant_id = \(tenantID))
             FOR UPDATE
             """,
             as: String.self,
-            Int.self
-        ).first.map { (IntegrationStatus(rawValue: $0.0) ?? .failing, $0.1) }
+            Int.self,
+            Bool.self
+        ).first.map { LockedIntegration(status: IntegrationStatus(rawValue: $0.0) ?? .failing, consecutiveFailures: $0.1, volumeGap: $0.2) }
     }
 
     /// Moves the integration to `status`, scheduling its next run as `next` says.
     func setStatus(integrationID: UUID, _ status: IntegrationStatus, next: NextSync) async throws {
         try await query(
             """
-            UPDATE integrations SET status = \(status.rawValue), next_sync_at = \(unescaped: next.sql), updated_at = now()
+            UPDATE integrations SET status = \(status.rawValue), next_sync_at = \(unescaped: next.sql),
+                volume_gap = volume_gap OR \(status.breaksVolumeWindow), updated_at = now()
             WHERE id = \(integrationID)
             """
         )

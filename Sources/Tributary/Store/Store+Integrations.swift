@@ -138,6 +138,7 @@ extension Store {
                     sync_frequency_minutes = coalesce(\(patch.syncFrequencyMinutes), sync_frequency_minutes),
                     status = \(status.rawValue),
                     next_sync_at = \(unescaped: current.nextSync(changingTo: status).sql),
+                    volume_gap = volume_gap OR \(status.breaksVolumeWindow),
                     updated_at = now()
                 WHERE id = \(id)
                 """

@@ -176,32 +176,15 @@ extension StoreConnection {
                 details: ["error": .string(reason)]
             )
         )
-        try await insertAlert(tenantID: tenantID, integrationID: integrationID, kind: "reauthorization_required")
-    }
-
-    func insertAlert(
-        tenantID: UUID,
-        integrationID: UUID?,
-        kind: String,
-        stream: String? = nil,
-        observed: Int64? = nil,
-        baseline: Double? = nil,
-        threshold: Double? = nil
-    ) async throws {
-        let id = UUID()
-        try await query(
-            """
-            INSERT INTO alerts (id, tenant_id, integration_id, kind, stream, observed, baseline, threshold)
-            VALUES (\(id), \(tenantID), \(integrationID), \(kind), \(stream), \(observed), \(baseline), \(threshold))
-            """
-        )
-        try await appendActivity(
-            ActivityDraft(
+        // One alert per refused credential: the same refresh token refused again raises nothing new.
+        let fingerprint = try await rows("SELECT fingerprint FROM credentials WHERE integration_id = \(integrationID)", as: String.self).first
+        try await raiseAlert(
+            AlertDraft(
                 tenantID: tenantID,
-                actor: .system,
-                action: .alertRaised,
                 integrationID: integrationID,
-                details: ["alert_id": .string(id.lowercased), "kind": .string(kind)]
+                kind: .reauthorizationRequired,
+                dedupKey: "reauthorization_required/\(integrationID.lowercased)/\(fingerprint ?? "none")",
+                details: ["error": .string(reason)]
             )
         )
     }

@@ -218,17 +218,22 @@ extension StoreConnection {
 
 extension StoreConnection {
     /// After a run ended for good: the failure streak, the status and the next run, by the rules
-    /// of `IntegrationStatus+Transitions.swift`, judged on the locked integration row.
+    /// of `IntegrationStatus+Transitions.swift`, judged on the locked integration row; then the
+    /// run's alerts (`VolumeRules`) and its webhook event, in the same transaction.
     func settleIntegration(after run: SyncRun, failed: Bool) async throws {
         guard let current = try await lockIntegration(id: run.integrationID) else { return }
         let streak = failed ? current.consecutiveFailures + 1 : 0
         let status = failed ? current.status.afterFailedRun(consecutiveFailures: streak) : current.status.afterSuccessfulRun
+        // A failed run leaves a gap open; a successful one closes it once the integration is active.
+        let volumeGap = failed ? current.volumeGap || status.breaksVolumeWindow : status.breaksVolumeWindow
         try await query(
             """
             UPDATE integrations SET consecutive_failures = \(streak), last_run_id = \(run.id), status = \(status.rawValue),
-                next_sync_at = \(unescaped: current.status.nextSyncAfterRun.sql), updated_at = now()
+                next_sync_at = \(unescaped: current.status.nextSyncAfterRun.sql), volume_gap = \(volumeGap), updated_at = now()
             WHERE id = \(run.integrationID)
             """
         )
+        try await judgeAlerts(after: run, failed: failed, before: current, streak: streak, statusAfter: status)
+        try await announce(failed ? .syncFailed : .syncSucceeded, tenantID: run.tenantID, data: run)
     }
 }

@@ -53,9 +53,17 @@ struct SecretColumn: Sendable {
             idColumn: "id::text",
             owner: { tenant, id in UUID(uuidString: id).map { .idempotentAnswer(tenantID: tenant, id: $0) } }
         ),
+        SecretColumn(
+            table: "webhooks",
+            keyColumn: "key_id",
+            secretColumn: "secret",
+            ownerColumns: "id::text, tenant_id, id::text",
+            idColumn: "id::text",
+            owner: integrationOwned(SecretOwner.webhookSecret)
+        ),
     ]
 
-    /// The owner of a secret that belongs to an integration: a tenant id and an integration id, or nothing.
+    /// The owner of a secret named by its tenant and one id (an integration's, a webhook's), or nothing.
     private static func integrationOwned(
         _ owner: @escaping @Sendable (_ tenantID: UUID, _ integrationID: UUID) -> SecretOwner
     ) -> @Sendable (UUID?, String) -> SecretOwner? {

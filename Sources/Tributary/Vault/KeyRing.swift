@@ -117,6 +117,11 @@ struct SecretOwner: Sendable {
         SecretOwner(purpose: "idempotent_answer", tenantID: tenantID, ownerID: id.lowercased)
     }
 
+    /// A webhook endpoint's signing secret.
+    static func webhookSecret(tenantID: UUID, webhookID: UUID) -> SecretOwner {
+        SecretOwner(purpose: "webhook_secret", tenantID: tenantID, ownerID: webhookID.lowercased)
+    }
+
     var associatedData: Data {
         Data("tributary/v1|\(purpose)|\(tenantID?.lowercased ?? "-")|\(ownerID)".utf8)
     }
