@@ -14,9 +14,9 @@ struct OutboxSender: Service {
     let logger: Logger
     private let mailer: SMTPMailer?
 
-    /// Longer than any one delivery may take (webhook and SMTP timeouts are shorter): a sender
-    /// that died mid-delivery leaves its rows due again after this.
-    static let lease = Duration.seconds(300)
+    /// Twice as long as any one delivery may take, and then some: a sender that died
+    /// mid-delivery leaves its rows due again after this, and a live one is long done by then.
+    var lease: Duration { max(settings.smtpTimeout, settings.webhookTimeout) * 2 + .seconds(10) }
 
     init(store: Store, vault: CredentialVault, webhooks: WebhookDelivery, settings: AlertingSettings, startup: Startup, logger: Logger) {
         self.store = store
@@ -45,7 +45,7 @@ struct OutboxSender: Service {
         let channels: [OutboxChannel] = settings.smtp == nil ? [.webhook] : [.email, .webhook]
         let items: [OutboxItem]
         do {
-            items = try await store.claimDeliveries(channels: channels, limit: settings.concurrency, lease: Self.lease)
+            items = try await store.claimDeliveries(channels: channels, limit: settings.concurrency, lease: lease)
         } catch {
             logger.warning("outbox: could not claim deliveries", metadata: ["error": "\(error)"])
             return 0

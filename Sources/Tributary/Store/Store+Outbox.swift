@@ -118,7 +118,7 @@ extension Store {
                 )
                 if item.channel == .email { try await connection.logDelivery(item, action: .alertDelivered, error: nil) }
             case .retry(let delay, let error, let status):
-                let millis = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
+                let millis = delay.wholeMilliseconds
                 let retried = try await connection.rows(
                     """
                     UPDATE outbox SET next_attempt_at = now() + interval '1 millisecond' * \(millis),

@@ -71,7 +71,7 @@ extension Store {
                 return .failed
             }
             if retryable && attempt < maxAttempts {
-                let millis = Int(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000)
+                let millis = backoff.wholeMilliseconds
                 try await connection.query(
                     """
                     UPDATE sync_runs SET status = 'queued', attempt = attempt + 1, lease_owner = NULL, lease_expires_at = NULL,
