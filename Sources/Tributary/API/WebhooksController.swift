@@ -42,7 +42,7 @@ struct WebhooksController {
             actor: context.caller.actor
         )
         webhook.secret = secret
-        return JSONResponse(webhook, status: .created)
+        return JSONResponse(webhook, status: .created, headers: [.location: "/v1/tenants/\(tenantID.lowercased)/webhooks/\(id.lowercased)"])
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<ListBody<Webhook>> {

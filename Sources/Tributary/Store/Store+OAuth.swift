@@ -184,7 +184,7 @@ extension StoreConnection {
                 integrationID: integrationID,
                 kind: .reauthorizationRequired,
                 dedupKey: "reauthorization_required/\(integrationID.lowercased)/\(fingerprint ?? "none")",
-                details: ["error": .string(reason)]
+                details: ["error": ["code": "reauthorization_required", "message": .string(reason)]]
             )
         )
     }

@@ -80,7 +80,6 @@ extension Store {
             }
             var error: String?
             if case .object(let fields)? = details["error"], case .string(let message)? = fields["message"] { error = message }
-            if case .string(let message)? = details["error"] { error = message }
             return AlertEmailContent(
                 kind: kind,
                 alertID: alertID,
