@@ -210,8 +210,8 @@ struct WebhookTests {
             #expect(try await StandardWebhooksCheck.verify(received, secret: try #require(webhook.secret)))
 
             // A private address outside TRIBUTARY_EGRESS_ALLOW is refused before anything connects.
-            let internal = try await client.createWebhook(tenant: tenant, url: "http://10.1.2.3/hook", events: ["sync.failed"])
-            let refused = try await client.send(.post, "\(path)/\(internal.id)/test").decode(WebhookTestView.self)
+            let privateHook = try await client.createWebhook(tenant: tenant, url: "http://10.1.2.3/hook", events: ["sync.failed"])
+            let refused = try await client.send(.post, "\(path)/\(privateHook.id)/test").decode(WebhookTestView.self)
             #expect(!refused.delivered && refused.status == nil && refused.error?.contains("egress_denied") == true)
 
             let other = try await client.createTenant("Other")

@@ -58,18 +58,3 @@ struct SMTPMailer: Sendable {
     init(settings: SMTPSettings, timeout: Duration = .seconds(60)) {}
     func send(_ message: EmailMessage) async throws(MailError) {}
 }
-enum WebhookSecret {
-    static func generate() -> String { "whsec_" }
-    static func key(of secret: String) -> SymmetricKey? { nil }
-}
-enum WebhookOutcome: Sendable, Equatable {
-    case delivered(status: Int, body: String)
-    case gone(status: Int, body: String)
-    case failed(status: Int?, message: String, body: String)
-}
-struct WebhookDelivery: Sendable {
-    init(egress: EgressClient, timeout: Duration = .seconds(15)) {}
-    func deliver(url: String, secret: String, eventID: UUID, body: [UInt8], now: Date = Date()) async -> WebhookOutcome {
-        .failed(status: nil, message: "", body: "")
-    }
-}

@@ -153,7 +153,7 @@ extension Store {
                     a.created_at, o.status, coalesce(o.attempts, 0), o.delivered_at, o.last_error,
                     (extract(epoch FROM a.created_at) * 1000000)::bigint
                 FROM alerts a LEFT JOIN outbox o ON o.alert_id = a.id AND o.channel = 'email'
-                WHERE a.tenant_id = \(tenantID)
+                WHERE a.tenant_id = \(tenantID) AND a.kind = ANY(\(AlertKind.allCases.map(\.rawValue)))
                   AND (\(filter.kind?.rawValue)::text IS NULL OR a.kind = \(filter.kind?.rawValue))
                   AND (\(filter.integrationID)::uuid IS NULL OR a.integration_id = \(filter.integrationID))
                   AND (\(filter.since)::timestamptz IS NULL OR a.created_at >= \(filter.since))
@@ -179,7 +179,7 @@ extension Store {
             )
         }
         let alerts = rows.compactMap { row -> (Alert, Int64, UUID)? in
-            // A kind this build does not know (written by a newer one) is left out rather than mislabelled.
+            // The query keeps to the kinds this build knows (a newer one may write others).
             guard let kind = AlertKind(rawValue: row.1) else { return nil }
             let email: Alert.EmailState =
                 switch row.10 {
