@@ -40,6 +40,7 @@ let package = Package(
             name: "Tributary",
             dependencies: [
                 "TributaryConnectors",
+                "CCurl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -56,6 +57,11 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
+        ),
+        // libcurl for SMTP (Debian: libcurl4-openssl-dev), through a shim over its variadic calls.
+        .target(
+            name: "CCurl",
+            linkerSettings: [.linkedLibrary("curl")]
         ),
         .target(
             name: "TributaryConnectors",
