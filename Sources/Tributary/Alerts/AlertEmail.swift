@@ -43,7 +43,7 @@ struct AlertSheet: Sendable {
         chartTitle =
             content.stream.map { "Records loaded per day in \($0), last 14 days (UTC)" }
             ?? "Records loaded per day, all streams, last 14 days (UTC)"
-        var facts: [(String, String)] = [
+        var facts: [(label: String, value: String)] = [
             ("Tenant", content.tenantName),
             ("Integration", "\(content.integrationName) (\(content.integrationID.uuidString.lowercased()))"),
             ("Provider", content.provider),

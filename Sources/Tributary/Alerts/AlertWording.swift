@@ -5,7 +5,7 @@ struct AlertWording {
     var subject = ""
     var title = ""
     var summary = ""
-    var measures: [(String, String)] = []
+    var measures: [(label: String, value: String)] = []
     var action = ""
     var nextSteps: [String] = []
 

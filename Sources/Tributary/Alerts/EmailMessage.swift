@@ -16,7 +16,7 @@ struct EmailMessage: Sendable, Equatable {
     /// multipart/alternative with text/plain then text/html, both UTF-8, quoted-printable or base64
     /// (lines ≤ 76/998). No header injection: CR/LF in any header value is removed.
     func mime() -> [UInt8] {
-        let boundary = "=_tributary_" + String(MIME.token(messageID).prefix(40))
+        let boundary = "=_tributary_" + String(MIME.token(messageID).prefix(48))
         var lines = [
             "From: Tributary <\(MIME.headerValue(from))>",
             MIME.addressList(name: "To", to),
@@ -27,7 +27,7 @@ struct EmailMessage: Sendable, Equatable {
             // RFC 3834, and Exchange's spelling of the same wish: no vacation replies to alerts.
             "Auto-Submitted: auto-generated",
             "X-Auto-Response-Suppress: All",
-            "Content-Type: multipart/alternative; boundary=\"\(boundary)\"",
+            "Content-Type: multipart/alternative;\r\n boundary=\"\(boundary)\"",
             "",
             "This is a multipart message in MIME format.",
         ]

@@ -30,12 +30,12 @@ enum MIME {
     static func encodedHeader(name: String, value: String) -> String {
         let plain = value.unicodeScalars.allSatisfy { $0.value >= 32 && $0.value < 127 }
         if plain && name.count + 2 + value.count <= 78 { return "\(name): \(value)" }
-        // 75 - "=?utf-8?B?".count - "?=".count = 63 base64 characters, so at most 45 bytes a word.
+        // 42 bytes make 56 base64 characters, a word of 68: "Subject: " and one word stay within 78.
         var words: [String] = []
         var chunk: [UInt8] = []
         for scalar in value.unicodeScalars {
             let bytes = Array(String(scalar).utf8)
-            if chunk.count + bytes.count > 45, !chunk.isEmpty {
+            if chunk.count + bytes.count > 42, !chunk.isEmpty {
                 words.append(encodedWord(chunk))
                 chunk = []
             }
@@ -58,7 +58,8 @@ enum MIME {
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         let weekday = days[((parts.weekday ?? 1) - 1 + 7) % 7]
         let month = months[((parts.month ?? 1) - 1 + 12) % 12]
-        return "\(weekday), \(two(parts.day ?? 1)) \(month) \(parts.year ?? 1970) \(two(parts.hour ?? 0)):\(two(parts.minute ?? 0)):\(two(parts.second ?? 0)) +0000"
+        return
+            "\(weekday), \(two(parts.day ?? 1)) \(month) \(parts.year ?? 1970) \(two(parts.hour ?? 0)):\(two(parts.minute ?? 0)):\(two(parts.second ?? 0)) +0000"
     }
 
     private static func two(_ number: Int) -> String {

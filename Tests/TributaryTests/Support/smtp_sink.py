@@ -125,13 +125,17 @@ def main():
         smtp["authenticator"] = lambda *args: AuthResult(success=True, handled=False)
         smtp["auth_require_tls"] = False
 
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *args: stop.set())
+    signal.signal(signal.SIGINT, lambda *args: stop.set())
+    # The test process may start this with SIGTERM blocked (the mask of the thread that spawned it
+    # is inherited); unblock it, or the test's stop() would have to wait for its SIGKILL.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+
     controller = SinkController(sink, hostname="127.0.0.1", port=options.port, ready_timeout=10, **smtp)
     controller.start()
     open(os.path.join(options.dir, "ready"), "w").close()
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *args: stop.set())
-    signal.signal(signal.SIGINT, lambda *args: stop.set())
     while not stop.wait(0.5):
         pass
     controller.stop()
