@@ -22,7 +22,7 @@ enum AlertEmailChart {
             bars += """
                 <td align="center" valign="bottom" title="\(e(day.date)): \(AlertFormat.count(records))" \
                 style="height:\(height + 18)px;padding:0 2px;vertical-align:bottom;">\
-                <div style="font-size:10px;line-height:14px;white-space:nowrap;\(weight)">\(records == 0 ? "&nbsp;" : compact(records))</div>\
+                <div style="font-size:10px;line-height:14px;white-space:nowrap;\(weight)">\(highlighted ? AlertFormat.count(records) : compact(records))</div>\
                 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"><tr>\
                 <td height="\(barHeight)" style="height:\(barHeight)px;background-color:\(records == 0 ? "#e5e7eb" : colour);\
                 font-size:0;line-height:0;">&nbsp;</td></tr></table></td>

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The HTML part of an alert email: table layout, inline styles only (some mail clients drop
 /// `<style>` blocks, and all drop scripts, SVG and `data:` images), at most 600 px wide, and the
 /// volume chart built from table cells. Every interpolated value goes through `AlertFormat.html`.
@@ -17,7 +19,7 @@ enum AlertEmailHTML {
 
                 """
         }
-        let steps = sheet.nextSteps.map { "<li style=\"margin:0 0 6px 0;\">\(e($0))</li>" }.joined(separator: "\n")
+        let steps = sheet.nextSteps.map { "<li style=\"margin:0 0 8px 0;\">\(withCode($0))</li>" }.joined(separator: "\n")
         return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -61,6 +63,19 @@ enum AlertEmailHTML {
             </table>
             </body></html>
             """
+    }
+
+    /// `text` escaped, each `…` pair (the wording's mark for an API call) set in a monospace span that
+    /// may wrap after a slash.
+    static func withCode(_ text: String) -> String {
+        let pieces = AlertFormat.html(text).split(separator: "`", omittingEmptySubsequences: false)
+        return pieces.enumerated().map { index, piece in
+            index % 2 == 0
+                ? String(piece)
+                : "<code style=\"font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;"
+                    + "background-color:#f3f4f6;padding:1px 4px;\">\(piece.replacingOccurrences(of: "/", with: "/<wbr>"))</code>"
+        }
+        .joined()
     }
 
     static func accent(_ kind: AlertKind) -> String {

@@ -2,7 +2,7 @@
 enum AlertEmailText {
     static func render(_ sheet: AlertSheet) -> String {
         let width = (sheet.facts.map(\.label.count).max() ?? 0) + 2
-        var lines = [sheet.title, String(repeating: "=", count: min(sheet.title.count, 72)), "", sheet.summary, ""]
+        var lines = [sheet.title, String(repeating: "-", count: min(sheet.title.count, 72)), "", sheet.summary, ""]
         for fact in sheet.facts {
             let label = fact.label + ":"
             lines.append(label + String(repeating: " ", count: max(1, width - label.count)) + fact.value)

@@ -16,8 +16,8 @@ struct AlertWording {
         let pausedText =
             "Tributary paused the integration: no new run starts until you resume it. "
             + "The run that raised the alert completed and its data is kept."
-        let resume = "Resume with PATCH \(path) and the body {\"status\":\"active\"}."
-        let settings = "PUT \(path)/alert-settings"
+        let resume = "Resume with `PATCH \(path)` and the body `{\"status\":\"active\"}`."
+        let settings = "`PUT \(path)/alert-settings`"
         switch content.kind {
         case .dataSpike:
             let stream = content.stream ?? "a stream"
@@ -42,7 +42,7 @@ struct AlertWording {
                 "If the jump is expected, nothing needs doing: the new volume joins the baseline over the next runs.",
                 content.paused
                     ? resume
-                    : "If it is not, pause the integration while you look: PATCH \(path) with {\"status\":\"paused\"}.",
+                    : "If it is not, pause the integration while you look: `PATCH \(path)` with `{\"status\":\"paused\"}`.",
                 "To tune this alert (threshold_percent, min_records, baseline_runs): \(settings).",
             ]
         case .dailyLimitExceeded:
@@ -65,7 +65,7 @@ struct AlertWording {
                 content.paused
                     ? resume
                     : "To stop runs when the limit is passed, set pause_on_daily_limit with \(settings); to stop them now, "
-                        + "PATCH \(path) with {\"status\":\"paused\"}.",
+                        + "`PATCH \(path)` with `{\"status\":\"paused\"}`.",
             ]
         case .syncFailures:
             let failures = observed ?? threshold ?? "Several"
@@ -81,8 +81,8 @@ struct AlertWording {
                 ? "Tributary paused the integration: no new run starts until you resume it."
                 : "Nothing was paused: Tributary keeps running the integration on its schedule."
             nextSteps = [
-                "Read the last run: GET \(path)/syncs/\(content.runID?.uuidString.lowercased() ?? "{run_id}"); its error says what failed.",
-                "Fix the cause: the credential (POST \(path)/check tests it), \(content.provider)'s status, or the integration's config.",
+                "Read the last run: `GET \(path)/syncs/\(content.runID?.uuidString.lowercased() ?? "{run_id}")`; its error says what failed.",
+                "Fix the cause: the credential (`POST \(path)/check` tests it), \(content.provider)'s status, or the integration's config.",
                 "The next successful run ends the streak; a new streak raises a new alert.",
             ]
         case .reauthorizationRequired:
@@ -91,7 +91,7 @@ struct AlertWording {
             summary = "\(content.provider) refused the refresh token of \(name): no run can reach it until someone reconnects the integration."
             action = "Tributary marked the integration reauthorization_required: its runs stop until it is reconnected."
             nextSteps = [
-                "Reconnect through OAuth: POST \(path)/oauth/authorize, then open the URL it answers and sign in to \(content.provider).",
+                "Reconnect through OAuth: `POST \(path)/oauth/authorize`, then open the URL it answers and sign in to \(content.provider).",
                 "Runs resume by themselves once the new tokens are stored.",
             ]
         }
