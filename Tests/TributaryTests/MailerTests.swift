@@ -171,6 +171,9 @@ struct MailerTests {
         #expect(!subject.contains("\r") && !subject.contains("\n"))
         #expect(subject.hasPrefix("Data spike on Main Bcc: victim@evil.test X-Injected: yes <html>owned"))
         #expect(parsed.parts.map(\.contentType) == ["text/plain", "text/html"])
+        // A name that looks like an encoded word stays the literal text it is.
+        let lookalike = try ParsedMail(String(decoding: Self.message(Self.spike(name: "=?utf-8?B?U3Bvb2Y=?=")).mime(), as: UTF8.self))
+        #expect(lookalike.header("Subject") == ["Data spike on =?utf-8?B?U3Bvb2Y=?=: profiles 6,000 vs 300"])
         // A message id or address smuggling a line break is flattened the same way.
         var crafted = Self.message()
         crafted.messageID = "<x@y>\r\nBcc: victim@evil.test"

@@ -29,7 +29,8 @@ enum MIME {
     /// of at most 75 characters, folded onto continuation lines (never splitting a code point).
     static func encodedHeader(name: String, value: String) -> String {
         let plain = value.unicodeScalars.allSatisfy { $0.value >= 32 && $0.value < 127 }
-        if plain && name.count + 2 + value.count <= 78 { return "\(name): \(value)" }
+        // "=?" would let a tenant's name pass for an encoded word of its own choosing: encode it too.
+        if plain && !value.contains("=?") && name.count + 2 + value.count <= 78 { return "\(name): \(value)" }
         // 42 bytes make 56 base64 characters, a word of 68: "Subject: " and one word stay within 78.
         var words: [String] = []
         var chunk: [UInt8] = []
