@@ -34,6 +34,11 @@ CURLcode ccurl_setopt_read_function(CURL *handle, ccurl_read_callback callback) 
     return curl_easy_setopt(handle, CURLOPT_READFUNCTION, callback);
 }
 
+CURLcode ccurl_setopt_progress_function(CURL *handle, ccurl_progress_callback callback) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
+    return code == CURLE_OK ? curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L) : code;
+}
+
 CURLcode ccurl_allow_recipient_failures(CURL *handle) {
 #if LIBCURL_VERSION_NUM >= 0x080200
     return curl_easy_setopt(handle, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);

@@ -192,6 +192,49 @@ struct MailerTests {
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 
+    /// A TCP port that accepts connections (the kernel completes them) but never says a word.
+    static func silentListener() throws -> (socket: Int32, port: Int) {
+        let port = try freePort()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 8) == 0 else {
+            close(fd)
+            throw TestSetupError("cannot listen on \(port)")
+        }
+        return (fd, port)
+    }
+
+    @Test("a server that never answers: the timeout ends it, retryable")
+    func silentServerTimesOut() async throws {
+        let silent = try Self.silentListener()
+        defer { close(silent.socket) }
+        let started = ContinuousClock.now
+        let error = try #require(await Self.failure(try Self.mailer("smtp://127.0.0.1:\(silent.port)", timeout: .seconds(1)), Self.message()))
+        #expect(error.retryable)
+        #expect(error.message.lowercased().contains("timeout") || error.message.lowercased().contains("timed out"), "\(error.message)")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test("cancelling the sending task (graceful shutdown) ends the conversation at once")
+    func cancelledSend() async throws {
+        let silent = try Self.silentListener()
+        defer { close(silent.socket) }
+        let mailer = try Self.mailer("smtp://127.0.0.1:\(silent.port)", timeout: .seconds(60))
+        let started = ContinuousClock.now
+        let task = Task { await Self.failure(mailer, Self.message()) }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let error = try #require(await task.value)
+        #expect(error.retryable && error.message.contains("cancelled"), "\(error.message)")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
     @Test("credentials in an smtp:// URL and a server without STARTTLS: refused, no AUTH in clear")
     func noPasswordInClear() async throws {
         let sink = try await SMTPSink.start(authInClear: true)

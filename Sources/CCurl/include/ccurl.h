@@ -19,6 +19,12 @@ CURLcode ccurl_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *
 typedef size_t (*ccurl_read_callback)(char *buffer, size_t size, size_t count, void *userdata);
 CURLcode ccurl_setopt_read_function(CURL *handle, ccurl_read_callback callback);
 
+/// The progress callback (CURLOPT_XFERINFOFUNCTION, with CURLOPT_NOPROGRESS turned off): a
+/// non-zero answer aborts the transfer. Its userdata is set with CURLOPT_XFERINFODATA.
+typedef int (*ccurl_progress_callback)(void *userdata, curl_off_t download_total, curl_off_t downloaded,
+                                       curl_off_t upload_total, curl_off_t uploaded);
+CURLcode ccurl_setopt_progress_function(CURL *handle, ccurl_progress_callback callback);
+
 /// Lets a transfer go on when some (not all) recipients are refused: one bad alert address must
 /// not stop the others (CURLOPT_MAIL_RCPT_ALLOWFAILS, spelled ALLLOWFAILS before curl 8.2).
 CURLcode ccurl_allow_recipient_failures(CURL *handle);

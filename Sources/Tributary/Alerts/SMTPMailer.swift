@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Synchronization
 import TributaryConnectors
 
 /// Sends one message through libcurl, on a thread of its own: curl_easy_perform blocks for as long
@@ -19,11 +20,18 @@ struct SMTPMailer: Sendable {
         guard bad.isEmpty, !message.to.isEmpty else {
             throw MailError(message: "the message has \(message.to.isEmpty ? "no recipient" : "an invalid recipient")", retryable: false)
         }
-        let transfer = SMTPTransfer(settings: settings, recipients: message.to, bytes: message.mime(), timeout: timeout)
-        let result: Result<Void, MailError> = await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: transfer.perform()) }
-            thread.name = "tributary-smtp"
-            thread.start()
+        let cancel = CancelFlag()
+        let transfer = SMTPTransfer(settings: settings, recipients: message.to, bytes: message.mime(), timeout: timeout, cancel: cancel)
+        // A cancelled task (graceful shutdown) ends the conversation at libcurl's next progress call
+        // rather than after the whole timeout.
+        let result: Result<Void, MailError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let thread = Thread { continuation.resume(returning: transfer.perform()) }
+                thread.name = "tributary-smtp"
+                thread.start()
+            }
+        } onCancel: {
+            cancel.raise()
         }
         try result.get()
     }
@@ -35,6 +43,7 @@ private struct SMTPTransfer: Sendable {
     let recipients: [String]
     let bytes: [UInt8]
     let timeout: Duration
+    let cancel: CancelFlag
 
     func perform() -> Result<Void, MailError> {
         guard ccurl_global_init_once() == CURLE_OK, let handle = curl_easy_init() else {
@@ -56,11 +65,16 @@ private struct SMTPTransfer: Sendable {
         let source = Unmanaged.passRetained(UploadSource(bytes))
         defer { source.release() }
 
-        if let failed = configure(handle, recipients: list, errorBuffer: errorBuffer, source: source.toOpaque()) {
+        let flag = Unmanaged.passRetained(cancel)
+        defer { flag.release() }
+        if let failed = configure(handle, recipients: list, errorBuffer: errorBuffer, source: source.toOpaque(), cancel: flag.toOpaque()) {
             return .failure(MailError(message: clean("libcurl refused option \(failed)"), retryable: false))
         }
         let code = curl_easy_perform(handle)
         guard code != CURLE_OK else { return .success(()) }
+        if code == CURLE_ABORTED_BY_CALLBACK {
+            return .failure(MailError(message: "sending through \(settings) was cancelled", retryable: true))
+        }
         var response = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &response)
         let detail = String(cString: errorBuffer)
@@ -79,7 +93,8 @@ private struct SMTPTransfer: Sendable {
         _ handle: UnsafeMutableRawPointer,
         recipients: UnsafeMutablePointer<curl_slist>?,
         errorBuffer: UnsafeMutablePointer<CChar>,
-        source: UnsafeMutableRawPointer
+        source: UnsafeMutableRawPointer,
+        cancel: UnsafeMutableRawPointer
     ) -> String? {
         let milliseconds = max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let total = Int(clamping: milliseconds)
@@ -94,6 +109,8 @@ private struct SMTPTransfer: Sendable {
             ("READFUNCTION", { ccurl_setopt_read_function(handle, readMessage) }),
             ("READDATA", { ccurl_setopt_pointer(handle, CURLOPT_READDATA, source) }),
             ("INFILESIZE", { ccurl_setopt_long(handle, CURLOPT_INFILESIZE, bytes.count) }),
+            ("XFERINFOFUNCTION", { ccurl_setopt_progress_function(handle, progress) }),
+            ("XFERINFODATA", { ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, cancel) }),
             ("NOSIGNAL", { ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1) }),
             ("TIMEOUT_MS", { ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, total) }),
             ("CONNECTTIMEOUT_MS", { ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(total, 30_000)) }),
@@ -131,6 +148,20 @@ private final class UploadSource: @unchecked Sendable {
     var offset = 0
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
+}
+
+/// Set when the task sending the message is cancelled; libcurl's progress callback reads it.
+private final class CancelFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+
+    func raise() { raised.store(true, ordering: .relaxed) }
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
+}
+
+/// CURLOPT_XFERINFOFUNCTION: a non-zero answer aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
+private func progress(userdata: UnsafeMutableRawPointer?, _: curl_off_t, _: curl_off_t, _: curl_off_t, _: curl_off_t) -> Int32 {
+    guard let userdata else { return 0 }
+    return Unmanaged<CancelFlag>.fromOpaque(userdata).takeUnretainedValue().isRaised ? 1 : 0
 }
 
 /// CURLOPT_READFUNCTION: copies the next bytes of the message into libcurl's buffer.
