@@ -218,7 +218,7 @@ struct MailerTests {
         let error = try #require(await Self.failure(try Self.mailer("smtp://127.0.0.1:\(silent.port)", timeout: .seconds(1)), Self.message()))
         #expect(error.retryable)
         #expect(error.message.lowercased().contains("timeout") || error.message.lowercased().contains("timed out"), "\(error.message)")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20))  // generous: the suite runs in parallel on 2 cores
     }
 
     @Test("cancelling the sending task (graceful shutdown) ends the conversation at once")
@@ -232,7 +232,7 @@ struct MailerTests {
         task.cancel()
         let error = try #require(await task.value)
         #expect(error.retryable && error.message.contains("cancelled"), "\(error.message)")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20))  // far below the 60 s timeout, generous for a loaded machine
     }
 
     @Test("credentials in an smtp:// URL and a server without STARTTLS: refused, no AUTH in clear")
