@@ -244,7 +244,11 @@ struct OutboxWorkersTests {
                     tenant: tenant,
                     IntegrationBody(provider: "demo", name: "D\(index)", streams: ["contacts"], config: ["records_per_run": 100])
                 )
-                let put = try await client.send(.put, "/v1/tenants/\(tenant)/integrations/\(id)/alert-settings", json: #"{"data_spike":{"daily_limit":50}}"#)
+                let put = try await client.send(
+                    .put,
+                    "/v1/tenants/\(tenant)/integrations/\(id)/alert-settings",
+                    json: #"{"data_spike":{"daily_limit":50}}"#
+                )
                 #expect(put.status == .ok)
             }
             return tenant

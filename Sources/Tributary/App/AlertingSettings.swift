@@ -4,7 +4,7 @@ import Foundation
 /// How alerts leave the building: the SMTP server (none: emails wait in the outbox) and how
 /// the worker's outbox sender paces itself.
 public struct AlertingSettings: Sendable {
-    /// `TRIBUTARY_SMTP_URL` and `TRIBUTARY_SMTP_FROM`; nil while `TRIBUTARY_SMTP_URL` is not set.
+    /// `TRIBUTARY_SMTP_URL`, `TRIBUTARY_SMTP_FROM` and `TRIBUTARY_SMTP_CA_FILE` (a private CA to trust); nil while `TRIBUTARY_SMTP_URL` is not set.
     var smtp: SMTPSettings?
     /// How often an idle sender looks for due deliveries (`TRIBUTARY_OUTBOX_INTERVAL_MS`).
     public var pollInterval: Duration = .seconds(1)
@@ -18,7 +18,11 @@ public struct AlertingSettings: Sendable {
     init(reader: ConfigReader, problems: inout [String]) {
         if let url = reader.string(forKey: "tributary.smtp.url", isSecret: true), !url.isEmpty {
             do {
-                smtp = try SMTPSettings(url: url, from: reader.string(forKey: "tributary.smtp.from") ?? "tributary@localhost")
+                smtp = try SMTPSettings(
+                    url: url,
+                    from: reader.string(forKey: "tributary.smtp.from") ?? "tributary@localhost",
+                    caFile: reader.string(forKey: "tributary.smtp.ca.file")
+                )
             } catch {
                 problems.append("TRIBUTARY_SMTP_URL / TRIBUTARY_SMTP_FROM: \(error.message)")
             }
