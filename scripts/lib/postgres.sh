@@ -67,7 +67,7 @@ _pg_newest_bin() {
 ensure_packages() {
   local missing=()
   _pg_newest_bin >/dev/null || missing+=(postgresql)
-  # FoundationNetworking (URLSession) links against libcurl when the Swift code builds.
+  # libcurl: the CCurl target (alert email over SMTP), and FoundationNetworking links against it.
   _pg_pkg_installed libcurl4-openssl-dev || missing+=(libcurl4-openssl-dev)
   # A local SMTP sink for development and tests (python3 -m aiosmtpd -n -l 127.0.0.1:1025).
   _pg_pkg_installed python3-aiosmtpd || missing+=(python3-aiosmtpd)
