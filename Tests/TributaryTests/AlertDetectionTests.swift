@@ -94,7 +94,7 @@ struct AlertDetectionTests {
         }
     }
 
-    @Test("the first run after a pause is neither judged nor a baseline; judging resumes after it")
+    @Test("runs while paused and the first run after a pause are neither judged nor a baseline; judging resumes after them")
     func runAfterPauseIsNotJudged() async throws {
         try await TestApp.run(worker: true) { client in
             let tenant = try await client.createTenant()
@@ -103,25 +103,39 @@ struct AlertDetectionTests {
                 config: ["records_per_run": 100, "spike_run": 5, "spike_multiplier": 20],
                 settings: #"{"data_spike":{"baseline_runs":3}}"#
             )
-            try await client.runSyncs(tenant: tenant, integration: id, count: 3)
+            let baseline = try await client.runSyncs(tenant: tenant, integration: id, count: 3)
             try await client.patchIntegration(tenant: tenant, integration: id, #"{"status":"paused"}"#)
-            try await client.patchIntegration(tenant: tenant, integration: id, #"{"status":"active"}"#)
-            // Run 5 spikes, but it follows the pause: its window is not comparable.
-            let afterPause = try await client.runSyncs(tenant: tenant, integration: id, count: 1)[0]
-            #expect(afterPause.streams["contacts"]?.recordsUpserted == 2000)
+            // Run 5 spikes, on demand while paused: its window is not an ordinary one.
+            let whilePaused = try await client.runSyncs(tenant: tenant, integration: id, count: 1)[0]
+            #expect(whilePaused.streams["contacts"]?.recordsUpserted == 2000)
             #expect(try await client.alerts(tenant: tenant).isEmpty)
 
-            // Run 6 is ordinary and judged; run 7 spikes against the baseline of runs 3, 4 and 6
-            // (run 5's 2000 is not in it, else the median would not be 100).
+            // Resumed, the scheduler queues run 6 at once: the first after the pause, not comparable either.
             try await client.patchIntegration(
                 tenant: tenant,
                 integration: id,
                 #"{"config":{"records_per_run":100,"spike_run":7,"spike_multiplier":20}}"#
             )
-            try await client.runSyncs(tenant: tenant, integration: id, count: 2)
+            try await client.patchIntegration(tenant: tenant, integration: id, #"{"status":"active"}"#)
+            var afterPause: RunView?
+            try await WorkerTests.waitUntil(timeout: .seconds(60)) {
+                let runs = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/syncs").decode(ListOf<RunView>.self).data
+                afterPause = runs.count == 6 && runs[0].hasEnded ? runs[0] : nil
+                return afterPause != nil
+            }
+            #expect(afterPause?.trigger == "schedule" && afterPause?.status == "succeeded")
+            #expect(try await client.alerts(tenant: tenant).isEmpty)
+
+            // Run 7 spikes and is judged, against runs 2–4.
+            let judged = try await client.runSyncs(tenant: tenant, integration: id, count: 1)[0]
             let alerts = try await client.alerts(tenant: tenant)
             #expect(alerts.count == 1)
-            #expect(alerts.first?.baseline == 100 && alerts.first?.observed == 2000)
+            #expect(alerts.first?.runID == judged.id && alerts.first?.baseline == 100 && alerts.first?.observed == 2000)
+            let comparable = try await client.database.rows(
+                PostgresQueryText("SELECT id::text FROM sync_runs WHERE integration_id = '\(id)' AND volume_comparable ORDER BY finished_at"),
+                as: String.self
+            )
+            #expect(comparable == baseline.map(\.id) + [judged.id])
         }
     }
 

@@ -126,7 +126,8 @@ struct WebhookDeliveryTests {
             let clock = ContinuousClock()
             let started = clock.now
             let outcome = await delivery.deliver(url: receiver.url, secret: WebhookSecret.generate(), eventID: UUID(), body: Self.event(UUID()))
-            #expect(clock.now - started < .seconds(3))
+            // Far below the 30 s stall, with room for a loaded machine.
+            #expect(clock.now - started < .seconds(20))
             #expect(outcome == .failed(status: nil, message: "timed out after 0.5 s", body: ""))
         }
     }
@@ -138,7 +139,7 @@ struct WebhookDeliveryTests {
             let started = clock.now
             let outcome = await Self.delivery.deliver(url: receiver.url, secret: WebhookSecret.generate(), eventID: UUID(), body: Self.event(UUID()))
             #expect(outcome == .delivered(status: 200, body: String(repeating: "x", count: 1024)))
-            #expect(clock.now - started < .seconds(4))
+            #expect(clock.now - started < .seconds(20))
             // The connection closes once the answer is dropped (AsyncHTTPClient may read on a little
             // meanwhile, discarding it): the receiver's writing stops far short of the gigabyte.
             try await Task.sleep(for: .milliseconds(500))

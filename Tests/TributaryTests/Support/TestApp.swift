@@ -47,7 +47,8 @@ enum TestApp {
         [
             "tributary.poll.interval.ms": "50",
             "tributary.scheduler.interval.ms": "200",
-            "tributary.lease.seconds": "3",
+            // Long enough that a loaded 2-core machine never loses one (WorkerTests, which kill workers, use 3 s).
+            "tributary.lease.seconds": "10",
             "tributary.retry.base.ms": "200",
             "tributary.run.task.binary": .init(.string(ChildProcess.binary.path), isSecret: false),
             "tributary.worker.concurrency": "4",
