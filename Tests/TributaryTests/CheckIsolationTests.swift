@@ -154,7 +154,7 @@ struct CheckIsolationTests {
         try await withHangingPort { port in
             // Long enough that the first two are surely still running when the third comes, however
             // slowly this machine starts processes.
-            try await TestApp.run(extra: ["tributary.check.timeout.seconds": "15"]) { client in
+            try await TestApp.run(extra: ["tributary.check.timeout.seconds": "25"]) { client in
                 let tenant = try await client.createTenant()
                 let other = try await client.createTenant("Other")
                 let ids = [
@@ -165,7 +165,7 @@ struct CheckIsolationTests {
                 let others = try await Self.restIntegration(client, tenant: other, port: port, path: "/items")
                 async let first = Self.check(client, tenant: tenant, integration: ids[0])
                 async let second = Self.check(client, tenant: tenant, integration: ids[1])
-                for _ in 0..<200 where checkProcesses(integration: ids[0]).isEmpty || checkProcesses(integration: ids[1]).isEmpty {
+                for _ in 0..<400 where checkProcesses(integration: ids[0]).isEmpty || checkProcesses(integration: ids[1]).isEmpty {
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 let third = try await Self.check(client, tenant: tenant, integration: ids[2]).0
