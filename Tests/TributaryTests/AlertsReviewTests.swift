@@ -1,0 +1,32 @@
+import Foundation
+import PostgresNIO
+import Testing
+
+@testable import Tributary
+
+/// Attacks on issue 10's alerts and webhooks found in review, each through the real server.
+@Suite("Alerts and webhooks under attack (review)")
+struct AlertsReviewTests {
+    @Test("a webhook URL with a port past 65535 is refused at creation, and one already stored fails its delivery without a crash")
+    func portOutOfRange() async throws {
+        try await TestApp.run(extra: alertingSettings()) { client in
+            let tenant = try await client.createTenant()
+            let path = "/v1/tenants/\(tenant)/webhooks"
+            for url in ["http://8.8.8.8:99999/hook", "https://8.8.8.8:65536/hook", "http://8.8.8.8:0/hook", "http://x.test:4294967297/"] {
+                let reply = try await client.send(.post, path, json: #"{"url":"\#(url)","events":["sync.failed"]}"#)
+                #expect(reply.status == .unprocessableContent && reply.errorFields == ["url"], "\(url)")
+            }
+            // A row written before this check (or by hand): the egress client refuses it itself.
+            let webhook = try await client.createWebhook(tenant: tenant, url: "http://8.8.8.8/hook", events: ["sync.failed"])
+            _ = try await client.database.rows(
+                PostgresQueryText("UPDATE webhooks SET url = 'http://8.8.8.8:99999/hook' WHERE id = '\(webhook.id)' RETURNING 1"),
+                as: Int.self
+            )
+            let ping = try await client.send(.post, "\(path)/\(webhook.id)/test")
+            #expect(ping.status == .ok)
+            let result = try ping.decode(WebhookTestView.self)
+            #expect(!result.delivered && result.status == nil && result.error?.contains("port") == true)
+            #expect(try await client.send(.get, "/healthz").status == .ok)
+        }
+    }
+}
