@@ -29,4 +29,38 @@ struct AlertsReviewTests {
             #expect(try await client.send(.get, "/healthz").status == .ok)
         }
     }
+
+    @Test("volume counts by UTC day even when the database's time zone is not UTC (the first day's early runs included)")
+    func volumeInUTCWhateverTheSessionZone() async throws {
+        let database = try await TestDatabase.create()
+        _ = try await database.rows(
+            PostgresQueryText(
+                "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET timezone TO %L', current_database(), 'America/Los_Angeles'); END $$"
+            ),
+            as: Int.self
+        )
+        try await TestApp.run(database: database, worker: true) { client in
+            let tenant = try await client.createTenant()
+            let id = try await client.demoIntegration(tenant: tenant, config: ["records_per_run": 100])
+            try await client.runSyncs(tenant: tenant, integration: id, count: 1)
+            // The manual run finished at 01:00 UTC two days ago: 17:00 the day before in Los Angeles.
+            _ = try await client.database.rows(
+                PostgresQueryText(
+                    """
+                    UPDATE sync_runs SET finished_at = date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                        - interval '2 days' + interval '1 hour'
+                    WHERE trigger <> 'initial' RETURNING 1
+                    """
+                ),
+                as: Int.self
+            )
+            let days = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/volume?days=3").decode(ListOf<VolumeView>.self).data
+            #expect(days.map(\.records) == [100, 0, 0], "\(days)")
+            let expectedFirst = try await database.rows(
+                PostgresQueryText("SELECT to_char((now() AT TIME ZONE 'UTC')::date - 2, 'YYYY-MM-DD')"),
+                as: String.self
+            )
+            #expect(days.first?.date == expectedFirst.first)
+        }
+    }
 }
