@@ -30,6 +30,35 @@ struct AlertsReviewTests {
         }
     }
 
+    @Test("keys rotate re-seals webhook secrets: with the new key alone, deliveries still verify under the secret shown once")
+    func rotationResealsWebhookSecrets() async throws {
+        let database = try await TestDatabase.create()
+        let receiver = try await WebhookReceiver.start(answers: [], fallback: 200)
+        let (path, secret) = try await TestApp.run(extra: alertingSettings(), database: database) { client in
+            let tenant = try await client.createTenant()
+            let webhook = try await client.createWebhook(tenant: tenant, url: receiver.url, events: ["alert.raised"])
+            return ("/v1/tenants/\(tenant)/webhooks/\(webhook.id)", try #require(webhook.secret))
+        }
+        let keyIDs = "SELECT key_id FROM webhooks"
+        #expect(try await database.rows(PostgresQueryText(keyIDs), as: String.self) == ["k1"])
+        let rotating = ChildProcess.environment(database, keys: "\(TestApp.key2),\(TestApp.key1)", logLevel: "warning")
+        let rotated = try await ChildProcess.run(["keys", "rotate"], environment: rotating)
+        #expect(rotated.status == 0, "\(rotated.output)")
+        #expect(!rotated.output.contains(secret))
+        #expect(try await database.rows(PostgresQueryText(keyIDs), as: String.self) == ["k2"])
+
+        var onlyK2 = alertingSettings()
+        onlyK2["tributary.encryption.keys"] = .init(.string(TestApp.key2), isSecret: true)
+        try await TestApp.run(extra: onlyK2, database: database) { client in
+            let ping = try await client.send(.post, "\(path)/test").decode(WebhookTestView.self)
+            #expect(ping.delivered && ping.status == 200)
+            let received = try #require(await receiver.received().last)
+            #expect(try await StandardWebhooksCheck.verify(received, secret: secret))
+            #expect(StandardWebhooksCheck.verifyTributarySignature(received, secret: secret))
+        }
+        try await receiver.stop()
+    }
+
     @Test("volume counts by UTC day even when the database's time zone is not UTC (the first day's early runs included)")
     func volumeInUTCWhateverTheSessionZone() async throws {
         let database = try await TestDatabase.create()
