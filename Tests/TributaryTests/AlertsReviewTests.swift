@@ -93,3 +93,30 @@ struct AlertsReviewTests {
         }
     }
 }
+
+extension AlertsReviewTests {
+    @Test("SIGTERM ends an idle outbox sender's wait at once, however long TRIBUTARY_OUTBOX_INTERVAL_MS is")
+    func senderStopsPromptly() async throws {
+        let database = try await TestDatabase.create()
+        let (child, _, ready) = try await ChildProcess.startServer(
+            database,
+            worker: true,
+            readyPath: "/readyz",
+            extra: ["TRIBUTARY_OUTBOX_INTERVAL_MS": "600000", "TRIBUTARY_SCHEDULER_INTERVAL_MS": "200"]
+        )
+        #expect(ready)
+        try await Task.sleep(for: .seconds(1))
+        let pid = child.process.processIdentifier
+        let started = ContinuousClock.now
+        child.process.terminate()
+        // Past the bound the process is killed, so a regression fails rather than hangs.
+        let guardTask = Task {
+            try await Task.sleep(for: .seconds(30))
+            kill(pid, SIGKILL)
+        }
+        let result = await child.finish()
+        guardTask.cancel()
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(result.status == 0, "\(result.output)")
+    }
+}
