@@ -115,6 +115,11 @@ extension Validator {
             fail("url", "must be an absolute http or https URL")
             return nil
         }
+        // Foundation reads any number of digits as the port; outside 1–65535 NIO would trap on it.
+        if let port = url.port, !EgressClient.ports.contains(port) {
+            fail("url", "must name a port from 1 to 65535")
+            return nil
+        }
         if url.user != nil || url.password != nil {
             fail("url", "must not carry credentials: verify deliveries by their signature instead")
             return nil

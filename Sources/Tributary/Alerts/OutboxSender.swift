@@ -35,7 +35,8 @@ struct OutboxSender: Service {
         }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if await sendDue() == 0 {
-                try? await Task.sleep(for: settings.pollInterval)
+                // The interval may be minutes long (TRIBUTARY_OUTBOX_INTERVAL_MS): SIGTERM ends the wait.
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.pollInterval) }
             }
         }
     }

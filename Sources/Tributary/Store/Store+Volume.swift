@@ -7,6 +7,8 @@ extension StoreConnection {
     /// ending with `end`'s day (today when nil), counting runs that finished by `end`; days with
     /// none are 0, for every stream in `streams` and every stream that loaded something.
     /// The initial run and full resyncs are left out, as the daily limit leaves them out.
+    /// `date AT TIME ZONE` would first read the date in the session's time zone: the first day's
+    /// start is cast to a timestamp, so it is UTC midnight whatever the database's `timezone`.
     func volume(integrationID: UUID, streams: [String], days: Int, endingAt end: Date? = nil) async throws -> [VolumeDay] {
         try await rows(
             """
@@ -19,7 +21,7 @@ extension StoreConnection {
                     sum((s.value ->> 'records_upserted')::bigint) AS records
                 FROM sync_runs r CROSS JOIN LATERAL jsonb_each(r.stream_stats) s
                 WHERE r.integration_id = \(integrationID) AND NOT (r.trigger = 'initial' OR r.full_resync)
-                  AND r.finished_at >= (SELECT min(day) FROM days) AT TIME ZONE 'UTC'
+                  AND r.finished_at >= (SELECT min(day) FROM days)::timestamp AT TIME ZONE 'UTC'
                   AND r.finished_at <= coalesce(\(end), now())
                 GROUP BY 1, 2
             ), streams AS (

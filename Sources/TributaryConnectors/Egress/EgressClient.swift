@@ -15,6 +15,9 @@ public struct EgressClient: Sendable {
         self.policy = policy
     }
 
+    /// The ports a URL may name.
+    public static let ports = 1...65535
+
     /// The exchange took longer than its timeout.
     public struct Timeout: Error, Sendable {}
 
@@ -57,6 +60,11 @@ public struct EgressClient: Sendable {
         }
         guard var host = parsed.host, !host.isEmpty else {
             throw ConnectorError(code: "invalid_url", message: "the URL names no host", retryable: false)
+        }
+        // Foundation's URL takes any run of digits as the port, and AsyncHTTPClient hands it to
+        // NIO's `SocketAddress`, which traps past 65535: a tenant's URL must not crash the process.
+        if let port = parsed.port, !ports.contains(port) {
+            throw ConnectorError(code: "invalid_url", message: "the URL's port must be from 1 to 65535", retryable: false)
         }
         if host.hasPrefix("[") { host.removeFirst() }
         if host.hasSuffix("]") { host.removeLast() }
