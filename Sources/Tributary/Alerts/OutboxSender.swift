@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// The worker's outbox sender: delivers due alert emails and webhook events, records each
@@ -33,30 +34,38 @@ struct OutboxSender: Service {
         if settings.smtp == nil {
             logger.warning("TRIBUTARY_SMTP_URL is not set: alert emails wait in the outbox until it is")
         }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            if await sendDue() == 0 {
-                // The interval may be minutes long (TRIBUTARY_OUTBOX_INTERVAL_MS): SIGTERM ends the wait.
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.pollInterval) }
+        // A rolling pool: a slot freed by one delivery is filled at once, so one slow receiver
+        // holds one slot for its timeout, never a whole round of everybody's deliveries.
+        let free = NIOLockedValueBox(settings.concurrency)
+        await withDiscardingTaskGroup { group in
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                let slots = free.withLockedValue { $0 }
+                let items = slots > 0 ? await claim(upTo: slots) : []
+                free.withLockedValue { $0 -= items.count }
+                for item in items {
+                    group.addTask {
+                        await deliver(item)
+                        free.withLockedValue { $0 += 1 }
+                    }
+                }
+                guard items.isEmpty else { continue }
+                // All slots busy: look again shortly. Nothing due: wait for the interval, which may
+                // be minutes long (TRIBUTARY_OUTBOX_INTERVAL_MS); SIGTERM ends the wait.
+                let wait = slots == 0 ? min(settings.pollInterval, .milliseconds(50)) : settings.pollInterval
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             }
         }
     }
 
-    /// One round: claims what is due and delivers it, `concurrency` at once. How many it claimed.
-    func sendDue() async -> Int {
+    /// Claims up to `limit` due deliveries; none when the claim fails (it is tried again later).
+    private func claim(upTo limit: Int) async -> [OutboxItem] {
         let channels: [OutboxChannel] = settings.smtp == nil ? [.webhook] : [.email, .webhook]
-        let items: [OutboxItem]
         do {
-            items = try await store.claimDeliveries(channels: channels, limit: settings.concurrency, lease: lease)
+            return try await store.claimDeliveries(channels: channels, limit: limit, lease: lease)
         } catch {
             logger.warning("outbox: could not claim deliveries", metadata: ["error": "\(error)"])
-            return 0
+            return []
         }
-        await withDiscardingTaskGroup { group in
-            for item in items {
-                group.addTask { await deliver(item) }
-            }
-        }
-        return items.count
     }
 
     private func deliver(_ item: OutboxItem) async {
