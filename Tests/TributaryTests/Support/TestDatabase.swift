@@ -22,10 +22,28 @@ struct TestDatabase {
     static func create() async throws -> TestDatabase {
         let server = try serverURL
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await withConnection(to: server) { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "test"))
+        // Two hundred tests start at once on two cores: a connection or CREATE DATABASE may time
+        // out in the rush, which is no failure of what the test tries. Try again a few times.
+        for attempt in 1... {
+            do {
+                try await withConnection(to: server) { connection in
+                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "test"))
+                }
+                return TestDatabase(url: server.with(database: name))
+            } catch {
+                let exists = try? await withConnection(to: server) { connection in
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: "SELECT 1 FROM pg_database WHERE datname = '\(name)'"),
+                        logger: Logger(label: "test")
+                    )
+                    .collect().count
+                }
+                if exists == 1 { return TestDatabase(url: server.with(database: name)) }
+                if attempt == 5 { throw TestSetupError("could not create database \(name): \(String(reflecting: error))") }
+                try await Task.sleep(for: .milliseconds(500 * attempt))
+            }
         }
-        return TestDatabase(url: server.with(database: name))
+        throw TestSetupError("unreachable")
     }
 
     @discardableResult
