@@ -31,10 +31,17 @@ struct ChildProcess {
     }
 
     /// Waits for the process to exit and returns its status and everything it printed.
+    /// The blocking read and wait run on a thread of their own: on the two threads of Swift's
+    /// cooperative pool they could starve the tests' own servers a child is waiting on.
     func finish() async -> (status: Int32, output: String) {
-        let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        nonisolated(unsafe) let (process, output) = (self.process, self.output)
+        return await withCheckedContinuation { continuation in
+            Thread {
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
+            }.start()
+        }
     }
 
     static func run(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {

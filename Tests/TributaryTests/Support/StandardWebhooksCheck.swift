@@ -28,8 +28,15 @@ enum StandardWebhooksCheck {
         try process.run()
         stdin.fileHandleForWriting.write(input)
         try stdin.fileHandleForWriting.close()
-        let output = await Task.detached { stdout.fileHandleForReading.readDataToEndOfFile() }.value
-        process.waitUntilExit()
+        // On a thread of its own, not the cooperative pool (see ChildProcess.finish).
+        nonisolated(unsafe) let running = process
+        let output = await withCheckedContinuation { continuation in
+            Thread {
+                let data = stdout.fileHandleForReading.readDataToEndOfFile()
+                running.waitUntilExit()
+                continuation.resume(returning: data)
+            }.start()
+        }
         let said = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         switch (process.terminationStatus, said) {
         case (0, "valid"): return true
