@@ -10,11 +10,17 @@ import TributaryConnectors
 /// - `/items/link`: a top-level array, `Link: <url>; rel="next"`
 /// - `/items/cursor`: `{"data":{"items":[…]},"meta":{"next_cursor":"…"|null}}`
 /// - `/items/offset?offset=&limit=`, `/items/page?page=&per_page=`: `{"items":[…]}`
+///
+/// Times are kept at whole seconds, as most APIs keep them; `updated_since` (an RFC 3339 time) and
+/// `since_epoch` (epoch seconds) are strictly-later filters, the harder case for a client.
+/// Each item also carries `updated_epoch` and `updated_ms` (epoch seconds and milliseconds) and
+/// `version`, an integer that may pass 2^53.
 public actor FakeJSONAPI {
     public struct Item: Sendable {
         public var id: Int
         public var updatedAt: Date
         public var name: String
+        public var version: String
     }
 
     public enum Auth: Sendable {
@@ -27,6 +33,10 @@ public actor FakeJSONAPI {
     let auth: Auth
     let pageSize: Int
     private var items: [Item] = []
+    /// The most items a page holds, whatever the request asked for (APIs cap page sizes).
+    private var pageCap = Int.max
+    /// Requests still served normally before one answers without its array.
+    private var malformAfter: Int?
     public private(set) var requests: [String] = []
 
     public init(auth: Auth = .none, pageSize: Int = 10) {
@@ -34,12 +44,19 @@ public actor FakeJSONAPI {
         self.pageSize = pageSize
     }
 
-    public func add(id: Int, updatedAt: Date, name: String) {
+    /// `version` defaults to the id; a text of digits sets it (beyond 2^53 if need be).
+    public func add(id: Int, updatedAt: Date, name: String, version: String? = nil) {
         items.removeAll { $0.id == id }
         // Kept at the whole second it is rendered with, so a filter compares what clients saw.
         let whole = Date(timeIntervalSince1970: updatedAt.timeIntervalSince1970.rounded(.down))
-        items.append(Item(id: id, updatedAt: whole, name: name))
+        items.append(Item(id: id, updatedAt: whole, name: name, version: version ?? String(id)))
     }
+
+    /// From now on no page holds more than `size` items (nil: as many as asked).
+    public func capPageSize(_ size: Int?) { pageCap = size ?? Int.max }
+
+    /// After `count` more requests are served, the next answers 200 without its records array.
+    public func malform(after count: Int) { malformAfter = count }
 
     public nonisolated var router: Router<BasicRequestContext> {
         let router = Router()
@@ -53,13 +70,22 @@ public actor FakeJSONAPI {
         requests.append("\(request.uri.path)?\(request.uri.query ?? "")")
         let query = request.uri.queryParameters
         guard authorized(request) else { return Self.json(#"{"error":"unauthorized"}"#, status: .unauthorized) }
+        if let countdown = malformAfter {
+            malformAfter = countdown > 0 ? countdown - 1 : nil
+            if countdown == 0 { return Self.json(#"{"results":"temporarily unavailable","items":null}"#) }
+        }
         var selected = items.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }
         if let since = query["updated_since"].map(String.init) {
             guard let date = Timestamps.parse(since) else { return Self.json(#"{"error":"bad updated_since"}"#, status: .badRequest) }
             selected = selected.filter { $0.updatedAt > date }
         }
+        if let since = query["since_epoch"].map(String.init) {
+            guard let seconds = Int(since) else { return Self.json(#"{"error":"bad since_epoch"}"#, status: .badRequest) }
+            selected = selected.filter { Int($0.updatedAt.timeIntervalSince1970) > seconds }
+        }
         let host = request.head.authority ?? "127.0.0.1"
-        func page(_ start: Int, _ size: Int) -> [Item] { Array(selected.dropFirst(start).prefix(size)) }
+        let cap = pageCap
+        func page(_ start: Int, _ size: Int) -> [Item] { Array(selected.dropFirst(start).prefix(min(size, cap))) }
         func array(_ items: [Item]) -> String { "[" + items.map(Self.render).joined(separator: ",") + "]" }
         switch style {
         case "plain":
@@ -89,7 +115,8 @@ public actor FakeJSONAPI {
             return Self.json(#"{"items":\#(array(page(offset, limit)))}"#)
         case "page":
             let number = Int(query["page"].map(String.init) ?? "1") ?? 1
-            let size = Int(query["per_page"].map(String.init) ?? "\(pageSize)") ?? pageSize
+            // A capped API numbers its pages by the size it serves, not the size asked for.
+            let size = min(Int(query["per_page"].map(String.init) ?? "\(pageSize)") ?? pageSize, cap)
             return Self.json(#"{"items":\#(array(page((number - 1) * size, size)))}"#)
         default:
             return Self.json(#"{"error":"not found"}"#, status: .notFound)
@@ -110,7 +137,9 @@ public actor FakeJSONAPI {
     }
 
     static func render(_ item: Item) -> String {
-        #"{"id":\#(item.id),"name":"\#(item.name)","updated_at":"\#(Timestamps.format(item.updatedAt))"}"#
+        let seconds = Int(item.updatedAt.timeIntervalSince1970)
+        return #"{"id":\#(item.id),"name":"\#(item.name)","updated_at":"\#(Timestamps.format(item.updatedAt))","updated_epoch":\#(seconds),"#
+            + #""updated_ms":\#(seconds * 1000),"version":\#(item.version)}"#
     }
 
     static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {

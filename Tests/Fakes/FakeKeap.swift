@@ -45,18 +45,25 @@ public actor FakeKeap {
     /// A contact; `lastUpdated` goes out as "last_updated" in Keap's date format, plus given fields (e.g. "given_name", "email_addresses").
     public func addContact(id: Int, lastUpdated: Date, fields: [String: JSONValue] = [:]) {
         // Re-adding keeps the first date_created, as an edit in Keap would.
-        let created = contacts[id]?.created ?? lastUpdated
-        contacts[id] = Record(id: id, date: lastUpdated, created: created, fields: fields)
+        let created = contacts[id]?.created ?? Self.wholeSecond(lastUpdated)
+        contacts[id] = Record(id: id, date: Self.wholeSecond(lastUpdated), created: created, fields: fields)
     }
 
     /// Moves a contact's last_updated, as any edit in Keap does. An unknown id is ignored.
     public func updateContact(id: Int, lastUpdated: Date) {
-        contacts[id]?.date = lastUpdated
+        contacts[id]?.date = Self.wholeSecond(lastUpdated)
     }
 
     /// An email record; `sentDate` goes out as "sent_date" (Keap format); plus given fields ("subject", "sent_to_address", "contact_id" …).
     public func addEmail(id: Int, sentDate: Date, fields: [String: JSONValue] = [:]) {
-        emails[id] = Record(id: id, date: sentDate, created: sentDate, fields: fields)
+        emails[id] = Record(id: id, date: Self.wholeSecond(sentDate), created: Self.wholeSecond(sentDate), fields: fields)
+    }
+
+    /// Keap's dates carry a millisecond field that is always `.000` (every example in its v1 reference and in live
+    /// answers, e.g. "2024-11-07T20:35:13.000+0000"): it keeps whole seconds, so this fake does too, and two edits
+    /// within one second leave the same last_updated.
+    private static func wholeSecond(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
     }
 
     /// The next `count` authenticated requests fail with `status`; a 429 carries Keap's throttle body.

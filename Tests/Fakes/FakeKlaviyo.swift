@@ -41,13 +41,28 @@ public actor FakeKlaviyo {
     }
 
     public func add(type: String, id: String, attributes: [String: JSONValue], channel: String? = nil) {
-        resources[type, default: [:]][id] = Resource(id: id, attributes: attributes, channel: channel)
+        resources[type, default: [:]][id] = Resource(id: id, attributes: Self.wholeSeconds(attributes), channel: channel)
     }
 
     /// Replaces a resource's attributes, keeping its channel; a resource not yet stored is added.
     public func update(type: String, id: String, attributes: [String: JSONValue]) {
         let channel = resources[type]?[id]?.channel
-        resources[type, default: [:]][id] = Resource(id: id, attributes: attributes, channel: channel)
+        resources[type, default: [:]][id] = Resource(id: id, attributes: Self.wholeSeconds(attributes), channel: channel)
+    }
+
+    /// The timestamp attributes as Klaviyo keeps and writes them: whole seconds, `+00:00`
+    /// ("updated": "2022-11-08T00:00:00+00:00" in every example of its API reference), so that
+    /// two changes within one second carry the same value, as at Klaviyo.
+    private static let timestampFields: Set<String> = ["created", "updated", "datetime", "created_at", "updated_at", "scheduled_at"]
+
+    private static func wholeSeconds(_ attributes: [String: JSONValue]) -> [String: JSONValue] {
+        var result = attributes
+        for (key, value) in attributes where timestampFields.contains(key) {
+            guard case .string(let text) = value, let date = parseDate(text) else { continue }
+            let whole = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+            result[key] = .string(String(Timestamps.format(whole).dropLast()) + "+00:00")
+        }
+        return result
     }
 
     /// The next `count` requests answer `status`. A 429 carries `Retry-After` when `retryAfterSeconds` is given.

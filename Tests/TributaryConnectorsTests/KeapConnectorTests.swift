@@ -75,7 +75,25 @@ struct KeapConnectorTests {
             try await Task.sleep(for: .milliseconds(5))
             let changed = Collected()
             try await Self.connector(port: port).read(Self.stream("contacts", cursor: cursor)) { await changed.add($0) }
-            #expect(Set(await changed.ids) == ["5", "1500"])
+            // 2499 and 2500 hold the checkpoint's second, which every read reads again (unchanged, so not rewritten).
+            #expect(Set(await changed.ids) == ["5", "1500", "2499", "2500"])
+        }
+    }
+
+    @Test("contacts: a contact changed within the checkpoint's second after the read is read by the next run")
+    func contactsTieAtTheCheckpoint() async throws {
+        let fake = FakeKeap(apiKey: Self.key)
+        let now = Date()
+        await fake.addContact(id: 1, lastUpdated: now)
+        try await withFakeServer(fake.router) { port in
+            let first = Collected()
+            try await Self.connector(port: port).read(Self.stream("contacts")) { await first.add($0) }
+            #expect(await first.ids == ["1"])
+            // Edited in the same second as contact 1, after the read: Keap stamps it with that whole second.
+            await fake.addContact(id: 2, lastUpdated: now)
+            let next = Collected()
+            try await Self.connector(port: port).read(Self.stream("contacts", cursor: await first.lastCheckpoint)) { await next.add($0) }
+            #expect(Set(await next.ids) == ["1", "2"])
         }
     }
 

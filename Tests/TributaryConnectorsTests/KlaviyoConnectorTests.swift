@@ -73,7 +73,31 @@ struct KlaviyoConnectorTests {
             var request = Self.stream("profiles")
             request.cursor = cursor
             try await Self.connector(port: port).read(request) { await second.add($0) }
-            #expect(Set(await second.ids) == ["P3", "P77", "P140"])
+            // P249 holds the checkpoint's second, which every read reads again (unchanged, so not rewritten).
+            #expect(Set(await second.ids) == ["P3", "P77", "P140", "P249"])
+        }
+    }
+
+    @Test("a profile changed within the checkpoint's second after the read is read by the next run", arguments: ["profiles", "events"])
+    func tieAtTheCheckpoint(stream: String) async throws {
+        let fake = FakeKlaviyo(apiKey: Self.key)
+        let (type, field) = stream == "profiles" ? ("profile", "updated") : ("event", "datetime")
+        // Klaviyo keeps whole seconds: both records carry the same value, the second written after the first read.
+        let second = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 3600).rounded(.down))
+        await fake.add(type: type, id: "A", attributes: [field: .string(iso(second))])
+        try await withFakeServer(fake.router) { port in
+            let first = Collected()
+            try await Self.connector(port: port).read(Self.stream(stream)) { await first.add($0) }
+            #expect(await first.ids == ["A"])
+            await fake.add(type: type, id: "B", attributes: [field: .string(iso(second.addingTimeInterval(0.7)))])
+            var request = Self.stream(stream)
+            request.cursor = await first.lastCheckpoint
+            let next = Collected()
+            try await Self.connector(port: port).read(request) { await next.add($0) }
+            #expect(Set(await next.ids) == ["A", "B"])
+            // Every endpoint read incrementally has greater-than on its cursor field (profiles, lists and segments
+            // have no greater-or-equal): the filter goes one second below the checkpoint.
+            #expect(await fake.requests.last?.contains("greater-than") == true)
         }
     }
 

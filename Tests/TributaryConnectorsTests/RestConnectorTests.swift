@@ -71,10 +71,87 @@ struct RestConnectorTests {
             #expect(cursor?.stringValue != nil)
             await fake.add(id: 7, updatedAt: Date(timeIntervalSinceNow: 30), name: "Item 7 changed")
             let second = try await Self.read(config, credential: .apiKey("secret-1"), cursor: cursor)
-            #expect(await second.ids == ["7"])
+            // Item 35 holds the checkpoint's second, which every read reads again (unchanged, so not rewritten).
+            #expect(await second.ids == ["35", "7"])
             #expect(await fake.requests.last?.contains("updated_since=") == true)
 
             await #expect(throws: ConnectorError.self) { try await Self.read(config, credential: .apiKey("wrong")) }
+        }
+    }
+
+    @Test(
+        "a record changed within the checkpoint's second after the read is read by the next run",
+        arguments: [("/items/next", "/results", true), ("/items/plain", "", false)]
+    )
+    func tieAtTheCheckpoint(path: String, recordsPath: String, cursorParam: Bool) async throws {
+        let fake = FakeJSONAPI(pageSize: 10)
+        let second = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 600).rounded(.down))
+        await fake.add(id: 1, updatedAt: second.addingTimeInterval(-60), name: "one")
+        await fake.add(id: 2, updatedAt: second, name: "two")
+        try await withFakeServer(fake.router) { port in
+            var stream: [String: JSONValue] = [
+                "name": "items", "path": .string(path), "records_path": .string(recordsPath), "primary_key": "id", "cursor_field": "updated_at",
+                "pagination": path.hasSuffix("next") ? ["type": "next_url", "next_url_path": "/next"] : ["type": "none"],
+            ]
+            // With the parameter the fake filters strictly later (updated_since); without it the connector filters.
+            if cursorParam { stream["cursor_param"] = "updated_since" }
+            let config = Self.config(port: port, stream: .object(stream))
+            let first = try await Self.read(config)
+            #expect(await first.ids == ["1", "2"])
+            await fake.add(id: 3, updatedAt: second.addingTimeInterval(0.6), name: "three, in the same second as two")
+            let next = try await Self.read(config, cursor: await first.lastCheckpoint)
+            #expect(await next.ids == ["2", "3"])
+        }
+    }
+
+    @Test("numeric cursors compare as numbers: integers beyond 2^53 exactly, epoch seconds from the historical start")
+    func numericCursors() async throws {
+        let fake = FakeJSONAPI(pageSize: 10)
+        let now = Date()
+        await fake.add(id: 1, updatedAt: now.addingTimeInterval(-200 * 86400), name: "old", version: "9007199254740992")
+        await fake.add(id: 2, updatedAt: now.addingTimeInterval(-60), name: "two", version: "9007199254740993")
+        try await withFakeServer(fake.router) { port in
+            // An integer version: no cursor parameter, the connector compares; 2^53 + 1 and + 2 are one Double.
+            let byVersion: JSONValue = ["name": "items", "path": "/items/plain", "primary_key": "id", "cursor_field": "version"]
+            let config = Self.config(port: port, stream: byVersion)
+            let first = try await Self.read(config)
+            #expect(Set(await first.ids) == ["1", "2"])
+            #expect(await first.lastCheckpoint == "9007199254740993")
+            await fake.add(id: 3, updatedAt: now, name: "three", version: "9007199254740994")
+            let next = try await Self.read(config, cursor: await first.lastCheckpoint)
+            #expect(await next.ids == ["2", "3"])
+            #expect(await next.lastCheckpoint == "9007199254740994")
+
+            // Epoch seconds in the request: the first read starts historical_sync_days back, in seconds, not RFC 3339.
+            let byEpoch: JSONValue = [
+                "name": "items", "path": "/items/plain", "primary_key": "id", "cursor_field": "updated_epoch", "cursor_param": "since_epoch",
+                "cursor_format": "epoch_seconds",
+            ]
+            let epochConfig = Self.config(port: port, stream: byEpoch)
+            let before = Date().timeIntervalSince1970 - 90 * 86400
+            let epoch = try await Self.read(epochConfig)
+            let after = Date().timeIntervalSince1970 - 90 * 86400
+            #expect(Set(await epoch.ids) == ["2", "3"])
+            let sent = try #require(await fake.requests.last?.split(separator: "=").last.flatMap { Int($0) })
+            // One second below the start, in whole seconds.
+            #expect((before - 2...after).contains(Double(sent)))
+            #expect(await epoch.lastCheckpoint == .string(String(Int(now.timeIntervalSince1970))))
+        }
+    }
+
+    @Test("offset and page pagination read on past a page the API cut short, to an empty page", arguments: ["offset", "page"])
+    func shortPages(style: String) async throws {
+        let fake = FakeJSONAPI(pageSize: 10)
+        await Self.seed(fake)
+        await fake.capPageSize(10)
+        try await withFakeServer(fake.router) { port in
+            let pagination: JSONValue = style == "offset" ? ["type": "offset", "limit": 100] : ["type": "page", "size": 100]
+            let stream: JSONValue = [
+                "name": "items", "path": .string("/items/\(style)"), "records_path": "/items", "primary_key": "id", "pagination": pagination,
+            ]
+            let collected = try await Self.read(Self.config(port: port, stream: stream))
+            #expect(await collected.ids == (1...35).map(String.init))
+            #expect(await fake.requests.count == 5)
         }
     }
 

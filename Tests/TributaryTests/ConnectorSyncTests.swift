@@ -46,6 +46,75 @@ struct ConnectorSyncTests {
         }
     }
 
+    /// A `rest` integration of one stream on a local fake JSON API, without credential.
+    static func restIntegration(_ client: TestClient, tenant: String, port: Int, stream: JSON) async throws -> String {
+        try await client.createIntegration(
+            tenant: tenant,
+            IntegrationBody(
+                provider: "rest",
+                name: "R",
+                config: ["base_url": .string("http://127.0.0.1:\(port)"), "auth": ["type": "none"], "streams": [stream]]
+            )
+        )
+    }
+
+    @Test("a full-refresh stream the API pages shorter than asked is read to its end: nothing it holds becomes a tombstone")
+    func shortPagesKeepRecords() async throws {
+        let fake = FakeJSONAPI(pageSize: 10)
+        for id in 1...35 { await fake.add(id: id, updatedAt: Date(), name: "Item \(id)") }
+        try await withFakeServer(fake.router) { port in
+            try await TestApp.run(worker: true) { client in
+                let tenant = try await client.createTenant()
+                let stream: JSON = [
+                    "name": "items", "path": "/items/offset", "records_path": "/items", "primary_key": "id",
+                    "pagination": ["type": "offset", "limit": 100],
+                ]
+                let id = try await Self.restIntegration(client, tenant: tenant, port: port, stream: stream)
+                let first = try await client.waitForRun(tenant: tenant, integration: id)
+                #expect(first.status == "succeeded", "\(first)")
+                #expect(first.streams["items"]?.recordsRead == 35)
+                // The API now serves at most 10 a page, whatever the limit asked for.
+                await fake.capPageSize(10)
+                let (_, second) = try await client.syncAndWait(tenant: tenant, integration: id)
+                #expect(second.status == "succeeded", "\(second)")
+                #expect(second.streams["items"]?.recordsRead == 35)
+                #expect(second.streams["items"]?.recordsDeleted == 0)
+                let records = try await client.allRecords(tenant: tenant, integration: id).records
+                #expect(records.count == 35)
+                #expect(records.allSatisfy { $0.deleted == false })
+            }
+        }
+    }
+
+    @Test("a full resync that fails retryably after its first batch starts over on its retry, not from the old cursor")
+    func fullResyncRetry() async throws {
+        let fake = FakeJSONAPI(pageSize: 10)
+        let base = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 7200).rounded(.down))
+        for id in 1...30 { await fake.add(id: id, updatedAt: base.addingTimeInterval(Double(id) * 60), name: "Item \(id)") }
+        try await withFakeServer(fake.router) { port in
+            try await TestApp.run(worker: true) { client in
+                let tenant = try await client.createTenant()
+                let stream: JSON = [
+                    "name": "items", "path": "/items/next", "records_path": "/results", "primary_key": "id", "cursor_field": "updated_at",
+                    "cursor_param": "updated_since", "pagination": ["type": "next_url", "next_url_path": "/next"],
+                ]
+                let id = try await Self.restIntegration(client, tenant: tenant, port: port, stream: stream)
+                let initial = try await client.waitForRun(tenant: tenant, integration: id)
+                #expect(initial.status == "succeeded", "\(initial)")
+                #expect(initial.recordsTotal == 30)
+                // What only a full resync finds: item 25 changed at the source without its updated_at moving.
+                await fake.add(id: 25, updatedAt: base.addingTimeInterval(25 * 60), name: "Item 25 corrected")
+                // The resync's first page is served, its second is not (a retryable malformed answer).
+                await fake.malform(after: 1)
+                let (_, run) = try await client.syncAndWait(tenant: tenant, integration: id, SyncBody(fullResync: true))
+                #expect(run.status == "succeeded", "\(run)")
+                #expect(run.attempt == 2)
+                let records = try await client.allRecords(tenant: tenant, integration: id).records
+                #expect(records.first { $0.id == "25" }?.data["name"]?.string == "Item 25 corrected")
+            }
+        }
+    }
+
     @Test("rest integrations take their streams from the config, validated with the field at fault")
     func restValidation() async throws {
         try await TestApp.run { client in

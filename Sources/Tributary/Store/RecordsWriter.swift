@@ -107,6 +107,20 @@ struct RecordsWriter: Sendable {
         }
     }
 
+    /// A full resync's first start of `stream`: forgets its checkpoint and enters the stream in the
+    /// run's counts, together, so that a later attempt of the run sees it began and resumes from
+    /// what this run stored, not from the checkpoint from before the resync.
+    func startResync(stream: String) async throws {
+        try await transaction { connection in
+            try await fence(connection)
+            try await connection.query(
+                "DELETE FROM sync_state WHERE integration_id = \(run.integrationID) AND stream = \(stream)",
+                logger: logger
+            )
+            try await count(connection, stream: stream, read: 0, upserted: 0, deleted: 0, status: .running)
+        }
+    }
+
     /// Ends a stream; a full-refresh stream also marks every record it did not see as deleted.
     func finish(stream: String, fullRefreshSeen seen: Set<String>?) async throws -> Int64 {
         try await transaction { connection in

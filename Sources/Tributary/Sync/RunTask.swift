@@ -34,13 +34,14 @@ struct RunTask {
                     throw ConnectorError(code: "unknown_stream", message: "the integration's config has no stream \(name)", retryable: false)
                 }
                 if run.streams[name]?.status == .succeeded { continue }  // done by an earlier attempt
-                // A full resync starts from nothing, unless an earlier attempt of this very run got going.
-                let resumeOwnProgress = run.fullResync && (run.streams[name]?.recordsRead ?? 0) > 0
-                let cursor: JSONValue? =
-                    switch stream.syncMode {
-                    case .fullRefresh: nil
-                    case .incremental: run.fullResync && !resumeOwnProgress ? nil : cursors[name]
-                    }
+                // A full resync starts from nothing: its first attempt at a stream forgets the stream's
+                // checkpoint (and says so in the run) in one transaction, so a retry resumes from this
+                // run's own checkpoints, never from the one it was asked to ignore.
+                var cursor: JSONValue? = stream.syncMode == .fullRefresh ? nil : cursors[name]
+                if run.fullResync, run.streams[name] == nil {
+                    try await writer.startResync(stream: name)
+                    cursor = nil
+                }
                 var seen: Set<String>? = stream.syncMode == .fullRefresh ? [] : nil
                 var log = logger
                 log[metadataKey: "stream"] = "\(name)"

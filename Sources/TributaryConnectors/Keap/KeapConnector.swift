@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 
-/// Reads Keap's REST API v1. Contacts: incremental on `last_updated` through `since`/`until`,
-/// ordered, resuming from the last timestamp seen. Emails: day by day from the cursor up to
+/// Reads Keap's REST API v1. Contacts: incremental on `last_updated` through `since`, ordered,
+/// resuming from (and re-reading) the second of the last timestamp seen. Emails: day by day from the cursor up to
 /// yesterday (UTC), each day paged by offset and checkpointed once complete — never a partial
 /// today. Keap's `next` link is present even on the last page, so reading stops on an empty page.
 struct KeapConnector: Connector {
@@ -36,47 +36,54 @@ struct KeapConnector: Connector {
         }
     }
 
-    /// The cursor is `{"since": <timestamp>, "skip": n}`: `n` records at exactly `since` are stored.
+    /// The cursor is `{"since": <timestamp>}`: every contact last updated before it is stored.
+    /// Keap keeps whole seconds, so a contact edited later in the checkpoint's second carries the
+    /// checkpoint's value: each request asks from one second below the boundary (whether Keap's
+    /// `since` is inclusive is not documented; this way it does not matter) and ids already read
+    /// this run at the same `last_updated` are dropped, so the boundary is re-read across runs,
+    /// never twice within one. The cursor is the newest `last_updated` read, Keap's clock, never
+    /// ours. (A `skip` left in an older cursor is ignored: those contacts are read again.)
     private func readContacts(_ request: StreamRequest, emit: (RecordBatch) async throws -> Void) async throws {
         let start = Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400)
-        var since = request.cursor?["since"]?.stringValue.flatMap(Timestamps.parse) ?? start
-        var skip = request.cursor?["skip"].flatMap { if case .number(let n) = $0 { Int(exactly: n.rounded()) } else { nil } } ?? 0
-        skip = min(max(skip, 0), 1_000_000_000)
+        var boundary = request.cursor?["since"]?.stringValue.flatMap(Timestamps.parse) ?? start
+        var seen: [String: Date] = [:]  // read this run at or after a second below the boundary
+        var offset = 0  // only while whole pages share the boundary's second
         var budget = PageBudget(limit: http.limits.maxPagesPerStream, stream: "contacts")
-        let until = Date()
         while true {
+            let from = Date(timeIntervalSince1970: (boundary.timeIntervalSince1970 - 1).rounded(.down))
             let url = http.url(
                 "/v1/contacts",
                 query: [
-                    ("since", Timestamps.formatMilliseconds(since)), ("until", Timestamps.formatMilliseconds(until)), ("order", "last_updated"),
-                    ("order_direction", "ASCENDING"), ("limit", String(Self.pageSize)), ("offset", String(skip)),
+                    ("since", Timestamps.formatMilliseconds(from)), ("order", "last_updated"), ("order_direction", "ASCENDING"),
+                    ("limit", String(Self.pageSize)), ("offset", String(offset)),
                 ]
             )
             try budget.spend()
             let items = try await page(url, key: "contacts")
             guard !items.isEmpty else { break }
             var records: [SourceRecord] = []
-            var lastSeen = since
-            var atLast = 0
+            var newest = boundary
             for item in items {
                 guard let id = Self.id(item) else { continue }
-                records.append(SourceRecord(id: id, json: item.jsonText))
-                guard let updated = item["last_updated"]?.stringValue.flatMap(Timestamps.parse) else { continue }
-                if updated > lastSeen {
-                    lastSeen = updated
-                    atLast = 1
-                } else if updated == lastSeen {
-                    atLast += 1
+                let updated = item["last_updated"]?.stringValue.flatMap(Timestamps.parse)
+                if let updated {
+                    if seen[id] == updated { continue }
+                    seen[id] = updated
+                    newest = max(newest, updated)
                 }
+                records.append(SourceRecord(id: id, json: item.jsonText))
             }
-            // Next page: from the newest timestamp, skipping the records at it already read.
-            skip = lastSeen == since ? skip + atLast : atLast
-            since = lastSeen
-            try await emit(
-                RecordBatch(records: records, checkpoint: ["since": .string(Timestamps.formatMilliseconds(since)), "skip": .number(Double(skip))])
-            )
+            if newest > boundary {
+                boundary = newest
+                offset = 0
+                let floor = boundary.addingTimeInterval(-1)
+                seen = seen.filter { $0.value >= floor }
+            } else {
+                // A page entirely at or below the boundary: move on through it by offset.
+                offset += items.count
+            }
+            try await emit(RecordBatch(records: records, checkpoint: ["since": .string(Timestamps.formatMilliseconds(boundary))]))
         }
-        try await emit(RecordBatch(records: [], checkpoint: ["since": .string(Timestamps.formatMilliseconds(max(since, until))), "skip": 0]))
     }
 
     /// The cursor is `{"day": "YYYY-MM-DD"}`: the first day not yet read.

@@ -2,8 +2,13 @@ import Foundation
 import Logging
 
 /// Reads Klaviyo's JSON:API: pages followed through `links.next` with the largest `page[size]`
-/// each endpoint allows; incremental streams filter `greater-than(<field>,<cursor>)` sorted by
-/// that field; records stored as Klaviyo returns them (`type`, `id`, `attributes`, `relationships`).
+/// each endpoint allows; incremental streams filter `greater-than(<field>,<cursor − 1 s>)` sorted
+/// by that field; records stored as Klaviyo returns them (`type`, `id`, `attributes`, `relationships`).
+///
+/// Klaviyo keeps whole seconds, so a record changed later in the checkpoint's second carries the
+/// checkpoint's value: the read starts one second below it, which re-reads that second (unchanged
+/// records are not rewritten). `greater-or-equal` would say the same, but Get Profiles, Get Lists
+/// and Get Segments offer only `greater-than` on their cursor fields.
 struct KlaviyoConnector: Connector {
     let context: ConnectorContext
     var http: ProviderHTTP
@@ -38,7 +43,10 @@ struct KlaviyoConnector: Connector {
             let since =
                 request.cursor?.stringValue
                 ?? Timestamps.format(Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400))
-            var query = [("filter", "greater-than(\(field),\(since))"), ("sort", field)]
+            let boundary = Timestamps.parse(since) ?? Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400)
+            // Whole seconds, rounded down: the filter must not land above the boundary.
+            let below = Timestamps.format(Date(timeIntervalSince1970: (boundary.timeIntervalSince1970 - 1).rounded(.down)))
+            var query = [("filter", "greater-than(\(field),\(below))"), ("sort", field)]
             if let size = stream.pageSize { query.append(("page[size]", String(size))) }
             try await readPages(from: http.url(stream.path, query: query), cursorField: field, cursor: since, budget: &budget, emit: emit)
         } else if stream.channels.isEmpty {

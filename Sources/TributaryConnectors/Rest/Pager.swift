@@ -52,20 +52,30 @@ struct Pager {
             if let value = RestConnector.scalar(JSONPointer.resolve(cursor.nextCursorPath, in: body)), !value.isEmpty {
                 pending = http.url(path, query: query + [(cursor.cursorParam, value)])
             }
+        // Offset and page streams end on an empty page, not a short one: APIs cap their pages below
+        // the size asked for, and a stream that stopped early would tombstone what it did not reach.
         case .offset(let offset):
             position += count
-            if count >= offset.limit {
+            if count > 0 {
                 pending = http.url(path, query: query + [(offset.offsetParam, String(position)), (offset.limitParam, String(offset.limit))])
             }
         case .page(let page):
             // A tenant may start at any page; the last one an Int can name ends the stream.
             guard position < Int.max else { break }
             position += 1
-            if count >= page.size {
+            if count > 0 {
                 pending = http.url(path, query: query + [(page.pageParam, String(position)), (page.sizeParam, String(page.size))])
             }
         }
         isDone = pending == nil
+    }
+
+    /// Whether the next page is named by a position (offset or page number) the API may ignore.
+    var pagesByPosition: Bool {
+        switch pagination {
+        case .offset, .page: true
+        case .singlePage, .nextURL, .linkHeader, .cursor: false
+        }
     }
 
     /// The `rel="next"` target of a `Link` header (RFC 8288).

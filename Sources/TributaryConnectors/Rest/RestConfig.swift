@@ -60,6 +60,8 @@ struct RestStream: Decodable, Sendable {
     var cursorField: String?
     /// The query parameter that carries the cursor; without it the API sends everything.
     var cursorParam: String?
+    /// How the first read's start is written (absent: RFC 3339).
+    var cursorFormat: CursorValue.Format?
     var query: [String: String]?
     /// Absent: one request, one page.
     var pagination: RestPagination?
@@ -71,6 +73,7 @@ struct RestStream: Decodable, Sendable {
         case primaryKey = "primary_key"
         case cursorField = "cursor_field"
         case cursorParam = "cursor_param"
+        case cursorFormat = "cursor_format"
     }
 
     /// The configured query parameters, in a stable order.

@@ -37,16 +37,18 @@ struct RestConnector: Connector {
             throw ConnectorError(code: "unknown_stream", message: "config.streams has no stream \(request.stream.name)", retryable: false)
         }
         let key = stream.primaryKey
+        let format = stream.cursorFormat ?? .rfc3339
+        // The checkpoint, or the historical start in the cursor's format (none for plain numbers).
         let since =
             stream.cursorField == nil
-            ? nil
-            : (request.cursor?.stringValue ?? Timestamps.format(Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400)))
+            ? nil : (request.cursor?.stringValue ?? CursorValue.start(days: request.historicalSyncDays, format: format))
         var query = stream.fixedQuery
-        if let since, let param = stream.cursorParam { query.append((param, since)) }
+        if let since, let param = stream.cursorParam { query.append((param, CursorValue.parameter(since))) }
 
         var pager = Pager(stream.pagination ?? .singlePage, http: http, path: stream.path, query: query)
         var newest = since
         var budget = PageBudget(limit: http.limits.maxPagesPerStream, stream: stream.name)
+        var previousIDs: [String] = []
         while let url = pager.next() {
             try budget.spend()
             let page = try await http.get(url)
@@ -60,6 +62,7 @@ struct RestConnector: Connector {
                 )
             }
             var records: [SourceRecord] = []
+            var ids: [String] = []
             for item in items {
                 guard let id = Self.scalar(item[key]) else {
                     throw ConnectorError(
@@ -68,13 +71,24 @@ struct RestConnector: Connector {
                         retryable: false
                     )
                 }
-                if let cursorField = stream.cursorField, let since, let value = Self.scalar(item[cursorField]) {
-                    // Without a cursor parameter the API sends everything: keep only what is newer.
-                    if stream.cursorParam == nil, !Self.isLater(value, than: since) { continue }
-                    newest = newest.map { Self.isLater(value, than: $0) ? value : $0 } ?? value
+                ids.append(id)
+                if let cursorField = stream.cursorField, let value = Self.scalar(item[cursorField]) {
+                    // Without a cursor parameter the API sends everything: keep what is not provably older
+                    // (the checkpoint's own value included: a record changed later within it carries it too).
+                    if stream.cursorParam == nil, let since, !CursorValue.reaches(value, since) { continue }
+                    newest = CursorValue.newer(newest, value)
                 }
                 records.append(SourceRecord(id: id, json: item.jsonText))
             }
+            // An API that ignores the offset or page parameter would otherwise be read until the page limit.
+            if !ids.isEmpty, ids == previousIDs, pager.pagesByPosition {
+                throw ConnectorError(
+                    code: "pagination_not_advancing",
+                    message: "\(ProviderHTTP.path(of: url)) answered the same page twice; check the stream's pagination parameters",
+                    retryable: false
+                )
+            }
+            previousIDs = ids
             try pager.advance(after: body, headers: page.headers, count: items.count, current: url)
             // The API's order is unknown, so the cursor only moves once the whole stream is read.
             try await emit(RecordBatch(records: records, checkpoint: pager.isDone ? newest.map(JSONValue.string) : nil))
@@ -88,12 +102,5 @@ struct RestConnector: Connector {
         case .number(let number)?: number.rounded() == number && abs(number) < 9e15 ? String(Int64(number)) : String(number)
         default: nil
         }
-    }
-
-    /// Timestamps compare as dates; anything else as numbers, then as text.
-    static func isLater(_ a: String, than b: String) -> Bool {
-        if let dateA = Timestamps.parse(a), let dateB = Timestamps.parse(b) { return dateA > dateB }
-        if let numberA = Double(a), let numberB = Double(b) { return numberA > numberB }
-        return a > b
     }
 }

@@ -71,6 +71,10 @@ public enum RestProvider: Provider {
             "primary_key": JSONSchema.string(minLength: 1),
             "cursor_field": JSONSchema.string(minLength: 1, "Makes the stream incremental on this field."),
             "cursor_param": JSONSchema.string(minLength: 1, "The query parameter that carries the cursor."),
+            "cursor_format": [
+                "enum": ["rfc3339", "epoch_seconds", "epoch_milliseconds", "number"],
+                "description": "How the first read's start (historical_sync_days back) is written; number: no start.",
+            ],
             "query": ["type": "object", "additionalProperties": ["type": "string"]],
             "pagination": ["$ref": "#/$defs/pagination"],
         ]
