@@ -8,7 +8,7 @@ import TributaryConnectors
 
 @testable import Tributary
 
-@Suite("OAuth refresh-token rotation: a refresh token the provider rotated is never lost")
+@Suite("OAuth refresh-token rotation: a refresh token the provider rotated is never lost", .timeLimit(.minutes(3)))
 struct TokenRotationTests {
     /// How the supervisor stops the run-task while its refresh is in flight.
     enum Stop: String, CaseIterable, Sendable {
@@ -76,7 +76,7 @@ struct TokenRotationTests {
                 try await Self.execute(database, "UPDATE credentials SET expires_at = now()")
                 await provider.setAnswerDelay(.seconds(8))
                 let limit: [AbsoluteConfigKey: ConfigValue] = stop == .timeout ? ["tributary.run.timeout.seconds": "5"] : [:]
-                try await TestApp.run(database: database, worker: true, extra: limit) { client in
+                try await TestApp.run(extra: limit, database: database, worker: true) { client in
                     try await WorkerTests.waitUntil(timeout: .seconds(60)) { await provider.issuedRefreshTokens.count == 2 }
                     let first = try #require(try await client.send(.get, runs).decode(ListOf<RunView>.self).data.first)
                     #expect(first.status == "running")

@@ -86,9 +86,10 @@ struct TokenRefresher: Sendable {
                 )
                 throw RefreshError.reauthorizationRequired
             }
+            let client = try flow.clientConfig(app)
             let refreshed: Result<OAuthTokens, TokenEndpointError>
             do throws(TokenEndpointError) {
-                refreshed = .success(try await flow.tokenEndpoint.refresh(refreshToken: refreshToken, client: try flow.clientConfig(app)))
+                refreshed = .success(try await flow.tokenEndpoint.refresh(refreshToken: refreshToken, client: client))
             } catch {
                 refreshed = .failure(error)
             }
