@@ -12,6 +12,11 @@ public actor FakeOAuthProvider {
     public var accessTokenLifetime: Int
     /// Slows the token endpoint, so that concurrent refreshes overlap.
     public var tokenDelay: Duration = .zero
+    /// Slows a refresh's answer after the refresh token has rotated (the old one is spent, the new one
+    /// issued), as a slow network or a provider under load does: a client stopped meanwhile loses it.
+    public var answerDelay: Duration = .zero
+    /// Told every access token issued, e.g. for a fake API to accept it.
+    private var onIssue: (@Sendable (String) async -> Void)?
 
     public private(set) var tokenRequests = 0
     public private(set) var refreshRequests = 0
@@ -36,6 +41,8 @@ public actor FakeOAuthProvider {
 
     public func setAccessTokenLifetime(_ seconds: Int) { accessTokenLifetime = seconds }
     public func setTokenDelay(_ delay: Duration) { tokenDelay = delay }
+    public func setAnswerDelay(_ delay: Duration) { answerDelay = delay }
+    public func setOnIssue(_ hook: @escaping @Sendable (_ accessToken: String) async -> Void) { onIssue = hook }
 
     /// Revokes every refresh token, as when a person disconnects the app at the provider.
     public func revokeRefreshTokens() { liveRefreshTokens.removeAll() }
@@ -93,13 +100,15 @@ public actor FakeOAuthProvider {
             guard let verifier = form["code_verifier"], Self.challenge(for: verifier) == issued.challenge else {
                 return Self.error(400, "invalid_grant")
             }
-            return issueTokens()
+            return await issueTokens()
         case "refresh_token":
             refreshRequests += 1
             guard let token = form["refresh_token"], liveRefreshTokens.remove(token) != nil else {
                 return Self.error(400, "invalid_grant")
             }
-            return issueTokens()
+            let answer = await issueTokens()
+            if answerDelay > .zero { try await Task.sleep(for: answerDelay) }
+            return answer
         default:
             return Self.error(400, "unsupported_grant_type")
         }
@@ -115,13 +124,14 @@ public actor FakeOAuthProvider {
         return form["client_id"] == clientID && form["client_secret"] == clientSecret
     }
 
-    private func issueTokens() -> Response {
+    private func issueTokens() async -> Response {
         let access = "at-" + UUID().uuidString
         let refresh = "rt-" + UUID().uuidString
         accessTokens[access] = Date(timeIntervalSinceNow: Double(accessTokenLifetime))
         liveRefreshTokens.insert(refresh)
         issuedAccessTokens.append(access)
         issuedRefreshTokens.append(refresh)
+        await onIssue?(access)
         let json =
             #"{"access_token":"\#(access)","refresh_token":"\#(refresh)","token_type":"Bearer","expires_in":\#(accessTokenLifetime),"scope":"read"}"#
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))

@@ -10,8 +10,16 @@ import Testing
 @Suite("OAuth 2.0: PKCE authorization, refresh, rotation, reauthorization")
 struct OAuthTests {
     /// Configures the fake as Klaviyo's OAuth app and connects one integration through the whole
-    /// authorize → provider → callback path; returns the integration's path and id.
-    static func connect(_ client: TestClient, provider: FakeOAuthProvider, port: Int, tenant: String) async throws -> (path: String, id: String) {
+    /// authorize → provider → callback path; returns the integration's path and id. `config` and `streams`
+    /// are the integration's (e.g. a `base_url` pointing at a fake Klaviyo).
+    static func connect(
+        _ client: TestClient,
+        provider: FakeOAuthProvider,
+        port: Int,
+        tenant: String,
+        streams: [String]? = nil,
+        config: [String: JSON]? = nil
+    ) async throws -> (path: String, id: String) {
         let app = try await client.send(
             .put,
             "/v1/providers/klaviyo/oauth-app",
@@ -27,8 +35,12 @@ struct OAuthTests {
         #expect(app.raw["client_secret"] == nil)
         #expect(!String(decoding: app.body, as: UTF8.self).contains("s3cr3t-client"))
 
-        let created = try await client.send(.post, "/v1/tenants/\(tenant)/integrations", body: IntegrationBody(provider: "klaviyo", name: "K"))
-            .decode(IntegrationView.self)
+        let created = try await client.send(
+            .post,
+            "/v1/tenants/\(tenant)/integrations",
+            body: IntegrationBody(provider: "klaviyo", name: "K", streams: streams, config: config)
+        )
+        .decode(IntegrationView.self)
         #expect(created.status == "pending_authorization")
         let id = created.id
         let path = "/v1/tenants/\(tenant)/integrations/\(id)"

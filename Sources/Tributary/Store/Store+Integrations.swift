@@ -297,7 +297,9 @@ extension StoreConnection {
             ON CONFLICT (integration_id) DO UPDATE SET
                 type = excluded.type, key_id = excluded.key_id, secret = excluded.secret,
                 fingerprint = excluded.fingerprint, expires_at = excluded.expires_at,
-                bound_origin = excluded.bound_origin, bound_auth = excluded.bound_auth, updated_at = now()
+                bound_origin = excluded.bound_origin, bound_auth = excluded.bound_auth, updated_at = now(),
+                -- A credential given anew replaces one being refreshed: that refresh's tokens are not stored.
+                refresh_owner = NULL, refresh_until = NULL
             """
         )
     }

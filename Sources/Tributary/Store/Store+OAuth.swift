@@ -120,44 +120,126 @@ extension Store {
 
     func storedCredential(integrationID: UUID) async throws -> StoredCredential? {
         try await withConnection { connection in
-            try await connection.storedCredential(integrationID: integrationID, lock: false)
+            try await connection.storedCredential(integrationID: integrationID)
+        }
+    }
+
+    /// Claims the refresh lease of an OAuth credential for `holder` until `seconds` from now, if it is
+    /// free or has lapsed (its holder died), in one statement; returns the credential as it is then.
+    /// Nil: there is no OAuth credential, or another process is refreshing it.
+    func claimRefresh(integrationID: UUID, holder: String, seconds: Int) async throws -> StoredCredential? {
+        try await withConnection { connection in
+            try await connection.rows(
+                """
+                UPDATE credentials SET refresh_owner = \(holder), refresh_until = now() + interval '1 second' * \(seconds)
+                WHERE integration_id = \(integrationID) AND type = 'oauth2' AND (refresh_until IS NULL OR refresh_until <= now())
+                RETURNING \(unescaped: StoreConnection.credentialColumns)
+                """,
+                as: UUID.self,
+                String.self,
+                String.self,
+                Data.self,
+                Date?.self,
+                String?.self,
+                String?.self
+            ).first.map { StoreConnection.credential(integrationID: integrationID, $0) }
+        }
+    }
+
+    /// Stores refreshed tokens and the activity entry saying so, together, and releases the lease; only
+    /// while `holder` still holds it (a person who connected the integration again meanwhile has
+    /// replaced the credential and its lease). False: the lease was no longer `holder`'s.
+    func storeRefreshedTokens(integrationID: UUID, holder: String, _ credential: SealedCredential, activity: ActivityDraft) async throws -> Bool {
+        try await withTransaction { connection in
+            let updated = try await connection.rows(
+                """
+                UPDATE credentials SET key_id = \(credential.sealed.keyID), secret = \(credential.sealed.box),
+                    fingerprint = \(credential.fingerprint), expires_at = \(credential.expiresAt),
+                    bound_origin = \(credential.binding.origin), bound_auth = \(credential.binding.placement), updated_at = now(),
+                    refresh_owner = NULL, refresh_until = NULL
+                WHERE integration_id = \(integrationID) AND refresh_owner = \(holder)
+                RETURNING 1
+                """,
+                as: Int.self
+            )
+            guard !updated.isEmpty else { return false }
+            try await connection.appendActivity(activity)
+            return true
+        }
+    }
+
+    /// Gives the refresh lease back without new tokens (the token endpoint failed, or no refresh was needed).
+    func releaseRefresh(integrationID: UUID, holder: String) async throws {
+        try await withConnection { connection in
+            try await connection.query(
+                """
+                UPDATE credentials SET refresh_owner = NULL, refresh_until = NULL
+                WHERE integration_id = \(integrationID) AND refresh_owner = \(holder)
+                """
+            )
+        }
+    }
+
+    /// The provider refused the refresh token: the integration needs reconnecting, and the lease is released.
+    func refusedRefresh(tenantID: UUID, integrationID: UUID, holder: String, reason: String) async throws {
+        try await withTransaction { connection in
+            try await connection.markReauthorizationRequired(tenantID: tenantID, integrationID: integrationID, reason: reason)
+            try await connection.query(
+                """
+                UPDATE credentials SET refresh_owner = NULL, refresh_until = NULL
+                WHERE integration_id = \(integrationID) AND refresh_owner = \(holder)
+                """
+            )
+        }
+    }
+
+    /// Whether a process whose holder names start with `holderPrefix` holds a live refresh lease on the
+    /// integration's credential (the supervisor asks this of its run-task before stopping it).
+    func refreshInFlight(integrationID: UUID, holderPrefix: String) async throws -> Bool {
+        try await withConnection { connection in
+            try await connection.rows(
+                """
+                SELECT count(*) FROM credentials
+                WHERE integration_id = \(integrationID) AND refresh_until > now()
+                  AND left(refresh_owner, length(\(holderPrefix))) = \(holderPrefix)
+                """,
+                as: Int.self
+            ).first ?? 0 > 0
         }
     }
 }
 
 extension StoreConnection {
-    /// The credential row; with `lock`, held FOR UPDATE until the transaction ends, which is what
-    /// makes one token refresh per integration run at a time across every process.
-    func storedCredential(integrationID: UUID, lock: Bool) async throws -> StoredCredential? {
-        let columns = "tenant_id, type, key_id, secret, expires_at, bound_origin, bound_auth"
-        let query: PostgresQuery =
-            lock
-            ? "SELECT \(unescaped: columns) FROM credentials WHERE integration_id = \(integrationID) FOR UPDATE"
-            : "SELECT \(unescaped: columns) FROM credentials WHERE integration_id = \(integrationID)"
-        return try await rows(query, as: UUID.self, String.self, String.self, Data.self, Date?.self, String?.self, String?.self).first.map {
-            row in
-            var binding: CredentialBinding?
-            if let origin = row.5, let placement = row.6 { binding = CredentialBinding(origin: origin, placement: placement) }
-            return StoredCredential(
-                tenantID: row.0,
-                integrationID: integrationID,
-                type: CredentialType(rawValue: row.1) ?? .apiKey,
-                sealed: SealedSecret(keyID: row.2, box: row.3),
-                expiresAt: row.4,
-                binding: binding
-            )
-        }
+    static let credentialColumns = "tenant_id, type, key_id, secret, expires_at, bound_origin, bound_auth"
+
+    /// The credential row.
+    func storedCredential(integrationID: UUID) async throws -> StoredCredential? {
+        try await rows(
+            "SELECT \(unescaped: Self.credentialColumns) FROM credentials WHERE integration_id = \(integrationID)",
+            as: UUID.self,
+            String.self,
+            String.self,
+            Data.self,
+            Date?.self,
+            String?.self,
+            String?.self
+        ).first.map { Self.credential(integrationID: integrationID, $0) }
     }
 
-    /// Writes refreshed tokens into the locked credential row.
-    func updateTokens(integrationID: UUID, _ credential: SealedCredential) async throws {
-        try await query(
-            """
-            UPDATE credentials SET key_id = \(credential.sealed.keyID), secret = \(credential.sealed.box),
-                fingerprint = \(credential.fingerprint), expires_at = \(credential.expiresAt),
-                bound_origin = \(credential.binding.origin), bound_auth = \(credential.binding.placement), updated_at = now()
-            WHERE integration_id = \(integrationID)
-            """
+    /// A row of `credentialColumns` as a credential.
+    static func credential(
+        integrationID: UUID,
+        _ row: (UUID, String, String, Data, Date?, String?, String?)
+    ) -> StoredCredential {
+        var binding: CredentialBinding?
+        if let origin = row.5, let placement = row.6 { binding = CredentialBinding(origin: origin, placement: placement) }
+        return StoredCredential(
+            tenantID: row.0,
+            integrationID: integrationID,
+            type: CredentialType(rawValue: row.1) ?? .apiKey,
+            sealed: SealedSecret(keyID: row.2, box: row.3),
+            expiresAt: row.4,
+            binding: binding
         )
     }
 

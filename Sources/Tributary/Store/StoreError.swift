@@ -22,6 +22,9 @@ public enum StoreError: Error, Sendable {
             case "23505", "23P01": return .conflict(constraint: constraint)
             case "23503": return .missingReference(constraint: constraint)
             case "40P01", "40001": return .transient(error.serverInfo?[.message] ?? sqlState)
+            // The connection went (an administrator's or a shutdown's termination, a connection failure, too many clients).
+            case let state where state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state):
+                return .unavailable("Postgres \(sqlState)")
             case let state where state.hasPrefix("22"): return .invalidInput(error.serverInfo?[.message] ?? sqlState)
             default:
                 let message = error.serverInfo?[.message] ?? "error"

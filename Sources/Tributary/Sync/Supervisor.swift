@@ -76,7 +76,9 @@ struct Supervisor: Sendable {
                 environment: childEnvironment
             ) { [log] pid in
                 log.info("run-task started", metadata: ["pid": "\(pid)", "attempt": "\(run.attempt)"])
-                return await watch(run, token: token, log: log)
+                let stop = await watch(run, token: token, log: log)
+                await waitForTokenRefresh(run, pid: pid, log: log)
+                return stop
             }
         } catch {
             log.error("could not start run-task", metadata: ["binary": "\(settings.runTaskBinary)", "error": "\(error)"])
@@ -137,6 +139,22 @@ struct Supervisor: Sendable {
                 if ContinuousClock.now - lastBeat > .seconds(settings.leaseSeconds) { return .leaseLost }
             }
         }
+    }
+
+    /// Defers stopping a run-task while it holds its integration's OAuth refresh lease, up to the lease's
+    /// length: the provider may already have rotated the refresh token, and until the run-task has stored
+    /// the new one, it is the only copy. Not when the supervisor itself is cancelled (then nothing waits).
+    private func waitForTokenRefresh(_ run: ClaimedRun, pid: Int32, log: Logger) async {
+        let holder = TokenRefresher.holderPrefix(pid: pid)
+        let deadline = ContinuousClock.now + .seconds(TokenRefresher.leaseSeconds)
+        var deferred = false
+        while !Task.isCancelled, ContinuousClock.now < deadline {
+            guard (try? await store.refreshInFlight(integrationID: run.integrationID, holderPrefix: holder)) == true else { break }
+            if !deferred { log.info("stop deferred: the run-task is refreshing its OAuth token") }
+            deferred = true
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        if deferred { log.info("token refresh done; stopping the run-task") }
     }
 
     /// Records how a run-task that ended by itself went. Only its structured report reaches the run's

@@ -27,6 +27,9 @@ struct TokenEndpoint: Sendable {
     let httpClient: HTTPClient
     let logger: Logger
 
+    /// The limit on one token call, answer included (the refresh lease is sized from it).
+    static let timeoutSeconds = 30
+
     func exchange(code: String, verifier: String, redirectURI: String, client: OAuthClientConfig) async throws(TokenEndpointError) -> OAuthTokens {
         try await request(
             ["grant_type": "authorization_code", "code": code, "redirect_uri": redirectURI, "code_verifier": verifier],
@@ -64,7 +67,7 @@ struct TokenEndpoint: Sendable {
         let status: UInt
         let data: Data
         do {
-            let response = try await httpClient.execute(request, timeout: .seconds(30))
+            let response = try await httpClient.execute(request, timeout: .seconds(Int64(Self.timeoutSeconds)))
             status = response.status.code
             data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
         } catch {

@@ -3,15 +3,25 @@ import Logging
 import TributaryConnectors
 
 /// Gives connectors a usable access token: refreshed ahead of expiry, and once more when the
-/// provider answers 401. One refresh per integration runs at a time across every process (a row
-/// lock on the credential), because refresh tokens rotate and a second refresh would present a
-/// token already spent.
+/// provider answers 401. One refresh per integration runs at a time across every process (a
+/// refresh lease on the credential row), because refresh tokens rotate and a second refresh would
+/// present a token already spent. No transaction is open during the token call: the new tokens are
+/// stored in their own short transaction as soon as the provider answers, retried if that fails,
+/// since once the provider has rotated the refresh token they are the only ones that work.
 struct TokenRefresher: Sendable {
     let store: Store
     let flow: OAuthFlow
 
     /// Refresh when less than this remains.
     static let margin: TimeInterval = 120
+    /// How many times storing the new tokens is tried before they are given up for lost.
+    static let writeAttempts = 8
+    /// How long a refresh lease lasts: the token call (`TokenEndpoint.timeoutSeconds`), the retried
+    /// write and a margin, so that a holder still alive is always done before its lease lapses and
+    /// only a dead holder's lease is ever taken over.
+    static let leaseSeconds = TokenEndpoint.timeoutSeconds + 15
+    /// How often a process waiting for another's refresh looks again.
+    static let pollInterval: Duration = .milliseconds(100)
 
     enum RefreshError: Error, Sendable, Equatable {
         case noCredential
@@ -21,13 +31,30 @@ struct TokenRefresher: Sendable {
         case unavailable(String)
     }
 
+    /// What every refresh lease this process holds is named with; the supervisor finds its run-task's by it.
+    static func holderPrefix(pid: Int32 = getpid()) -> String { "refresh:\(hostName):\(pid):" }
+    private static let hostName = ProcessInfo.processInfo.hostName
+
     /// The access token to use now. `rejected` is a token the provider just answered 401 to:
     /// it is refreshed unless another process already replaced it.
     func accessToken(integrationID: UUID, rejected: String? = nil) async throws -> String {
-        guard let stored = try await store.storedCredential(integrationID: integrationID) else { throw RefreshError.noCredential }
-        guard case .oauth2(let tokens) = try flow.vault.open(stored) else { throw RefreshError.notOAuth }
-        if !needsRefresh(tokens, expiresAt: stored.expiresAt, rejected: rejected) { return tokens.accessToken }
-        return try await refresh(integrationID: integrationID, rejected: rejected)
+        let deadline = ContinuousClock.now + .seconds(Self.leaseSeconds + 5)
+        while true {
+            guard let stored = try await store.storedCredential(integrationID: integrationID) else { throw RefreshError.noCredential }
+            guard case .oauth2(let tokens) = try flow.vault.open(stored) else { throw RefreshError.notOAuth }
+            if !needsRefresh(tokens, expiresAt: stored.expiresAt, rejected: rejected) { return tokens.accessToken }
+            let holder = Self.holderPrefix() + UUID().uuidString.prefix(8).lowercased()
+            if let claimed = try await store.claimRefresh(integrationID: integrationID, holder: holder, seconds: Self.leaseSeconds) {
+                // Awaited, but not cancelled with its caller (a stopped stream, a gone supervisor): once the
+                // refresh token is presented, the provider may have spent it, and its successor must be stored.
+                return try await Task { try await refresh(claimed, holder: holder, rejected: rejected) }.value
+            }
+            // Another process is refreshing: the tokens it stores will do. Its lease bounds the wait.
+            guard ContinuousClock.now < deadline else {
+                throw RefreshError.unavailable("another refresh of this integration's token did not finish")
+            }
+            try await Task.sleep(for: Self.pollInterval)
+        }
     }
 
     /// `expiresAt` is the credential row's: the one place expiry is kept in the clear.
@@ -37,25 +64,27 @@ struct TokenRefresher: Sendable {
         return expiresAt.timeIntervalSinceNow < Self.margin
     }
 
-    private func refresh(integrationID: UUID, rejected: String?) async throws -> String {
-        // Read before the transaction: inside it, a second pool connection could wait on the first.
-        let integration = try await store.integrationByID(integrationID)
-        var app: StoredOAuthApp?
-        if let integration { app = try await store.oauthApp(provider: integration.provider) }
-        let outcome: Result<String, RefreshError> = try await store.withTransaction { connection in
-            guard let stored = try await connection.storedCredential(integrationID: integrationID, lock: true) else {
-                return .failure(.noCredential)
+    /// Refreshes `stored`, whose lease `holder` holds, and gives the lease back however it ends.
+    private func refresh(_ stored: StoredCredential, holder: String, rejected: String?) async throws -> String {
+        let integrationID = stored.integrationID
+        do {
+            guard case .oauth2(let tokens) = try flow.vault.open(stored) else { throw RefreshError.notOAuth }
+            // Whoever held the lease before us may have refreshed already.
+            if !needsRefresh(tokens, expiresAt: stored.expiresAt, rejected: rejected) {
+                try? await store.releaseRefresh(integrationID: integrationID, holder: holder)
+                return tokens.accessToken
             }
-            guard case .oauth2(let tokens) = try flow.vault.open(stored) else { return .failure(.notOAuth) }
-            // Whoever held the lock before us may have refreshed already.
-            if !needsRefresh(tokens, expiresAt: stored.expiresAt, rejected: rejected) { return .success(tokens.accessToken) }
-            guard let refreshToken = tokens.refreshToken, integration != nil, let app else {
-                try await connection.markReauthorizationRequired(
+            let integration = try await store.integrationByID(integrationID)
+            var app: StoredOAuthApp?
+            if let integration { app = try await store.oauthApp(provider: integration.provider) }
+            guard let refreshToken = tokens.refreshToken, let integration, let app else {
+                try await store.refusedRefresh(
                     tenantID: stored.tenantID,
                     integrationID: integrationID,
+                    holder: holder,
                     reason: "no refresh token or OAuth app"
                 )
-                return .failure(.reauthorizationRequired)
+                throw RefreshError.reauthorizationRequired
             }
             let client = try flow.clientConfig(app)
             let refreshed: Result<OAuthTokens, TokenEndpointError>
@@ -64,38 +93,104 @@ struct TokenRefresher: Sendable {
             } catch {
                 refreshed = .failure(error)
             }
-            let fresh: OAuthTokens
             switch refreshed {
-            case .success(let tokens):
-                fresh = tokens
+            case .success(let fresh):
+                try await persist(fresh, replacing: stored, integration: integration, holder: holder)
+                return fresh.accessToken
             case .failure(.invalidGrant(let description)):
-                flow.logger.warning("refresh token refused", metadata: ["integration_id": "\(integrationID.lowercased)"])
-                try await connection.markReauthorizationRequired(
-                    tenantID: stored.tenantID,
-                    integrationID: integrationID,
-                    reason: "invalid_grant" + (description.isEmpty ? "" : ": \(description)")
-                )
-                return .failure(.reauthorizationRequired)
+                return try await refused(stored, spent: refreshToken, holder: holder, description: description)
             case .failure(.rejected(let code, _)):
-                return .failure(.unavailable("the token endpoint refused the refresh: \(code)"))
+                throw RefreshError.unavailable("the token endpoint refused the refresh: \(code)")
             case .failure(.unavailable(let reason)):
-                return .failure(.unavailable(reason))
+                throw RefreshError.unavailable(reason)
             }
-            // The new tokens keep the binding of those they replace (one sealed before bindings, the config's).
-            let binding = stored.binding ?? CredentialBinding(config: integration?.config ?? [:])
-            let sealed = try flow.vault.seal(.oauth2(fresh), tenantID: stored.tenantID, integrationID: integrationID, binding: binding)
-            try await connection.updateTokens(integrationID: integrationID, sealed)
-            try await connection.appendActivity(
-                ActivityDraft(
-                    tenantID: stored.tenantID,
-                    actor: .system,
-                    action: .oauthRefreshed,
-                    integrationID: integrationID,
-                    details: ["expires_at": fresh.expiresAt.map { .string(Timestamps.format($0)) } ?? .null]
-                )
-            )
-            return .success(fresh.accessToken)
+        } catch {
+            // Released already when the refresh got as far as a verdict; otherwise released here (or it lapses).
+            try? await store.releaseRefresh(integrationID: integrationID, holder: holder)
+            throw error
         }
-        return try outcome.get()
+    }
+
+    /// Stores the tokens the provider just answered with, and the activity entry, in their own short
+    /// transaction, retried (bounded, with backoff) while the failure may pass.
+    private func persist(_ fresh: OAuthTokens, replacing stored: StoredCredential, integration: Integration, holder: String) async throws {
+        let integrationID = stored.integrationID
+        // The new tokens keep the binding of those they replace (one sealed before bindings, the config's).
+        let binding = stored.binding ?? CredentialBinding(config: integration.config)
+        let sealed = try flow.vault.seal(.oauth2(fresh), tenantID: stored.tenantID, integrationID: integrationID, binding: binding)
+        let activity = ActivityDraft(
+            tenantID: stored.tenantID,
+            actor: .system,
+            action: .oauthRefreshed,
+            integrationID: integrationID,
+            details: ["expires_at": fresh.expiresAt.map { .string(Timestamps.format($0)) } ?? .null]
+        )
+        var delay = Duration.milliseconds(100)
+        for attempt in 1... {
+            do {
+                if try await store.storeRefreshedTokens(integrationID: integrationID, holder: holder, sealed, activity: activity) { return }
+                // The lease is no longer ours: an earlier attempt committed unheard, or the credential was given anew.
+                if try await storedAccessToken(integrationID: integrationID) != fresh.accessToken {
+                    flow.logger.warning("refreshed tokens not stored: the credential was replaced meanwhile", metadata: log(integrationID))
+                }
+                return
+            } catch let error as StoreError where error.mayPassOnRetry && attempt < Self.writeAttempts {
+                flow.logger.warning(
+                    "could not store refreshed tokens; retrying",
+                    metadata: log(integrationID).merging(["attempt": "\(attempt)", "error": "\(error)"]) { _, new in new }
+                )
+                try? await Task.sleep(for: delay + .milliseconds(Int.random(in: 0...50)))
+                delay = min(delay * 2, .seconds(2))
+            } catch {
+                flow.logger.error(
+                    "refreshed tokens could not be stored; the integration will need reconnecting",
+                    metadata: log(integrationID).merging(["attempts": "\(attempt)", "error": "\(error)"]) { _, new in new }
+                )
+                throw error
+            }
+        }
+        // Not reached: the loop returns or throws.
+        throw RefreshError.unavailable("the refreshed tokens could not be stored")
+    }
+
+    /// The provider said `invalid_grant`. Unless someone else stored newer tokens meanwhile (then those
+    /// are used), the integration needs a person to reconnect it.
+    private func refused(_ stored: StoredCredential, spent: String, holder: String, description: String) async throws -> String {
+        let integrationID = stored.integrationID
+        if let now = try await store.storedCredential(integrationID: integrationID),
+            case .oauth2(let tokens) = try flow.vault.open(now), tokens.refreshToken != spent
+        {
+            try? await store.releaseRefresh(integrationID: integrationID, holder: holder)
+            return tokens.accessToken
+        }
+        flow.logger.warning("refresh token refused", metadata: log(integrationID))
+        try await store.refusedRefresh(
+            tenantID: stored.tenantID,
+            integrationID: integrationID,
+            holder: holder,
+            reason: "invalid_grant" + (description.isEmpty ? "" : ": \(description)")
+        )
+        throw RefreshError.reauthorizationRequired
+    }
+
+    private func storedAccessToken(integrationID: UUID) async throws -> String? {
+        guard let stored = try await store.storedCredential(integrationID: integrationID),
+            case .oauth2(let tokens) = try flow.vault.open(stored)
+        else { return nil }
+        return tokens.accessToken
+    }
+
+    private func log(_ integrationID: UUID) -> Logger.Metadata {
+        ["integration_id": "\(integrationID.lowercased)"]
+    }
+}
+
+extension StoreError {
+    /// A failure the same write may get past if tried again: a lost connection, a deadlock.
+    var mayPassOnRetry: Bool {
+        switch self {
+        case .transient, .unavailable: true
+        case .conflict, .missingReference, .invalidInput, .failed: false
+        }
     }
 }

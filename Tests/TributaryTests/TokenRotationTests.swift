@@ -1,0 +1,192 @@
+import Configuration
+import Fakes
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+import TributaryConnectors
+
+@testable import Tributary
+
+@Suite("OAuth refresh-token rotation: a refresh token the provider rotated is never lost", .timeLimit(.minutes(3)))
+struct TokenRotationTests {
+    /// How the supervisor stops the run-task while its refresh is in flight.
+    enum Stop: String, CaseIterable, Sendable {
+        case cancel, timeout
+    }
+
+    /// A Klaviyo integration on `apiPort`, connected through the fake OAuth provider on `oauthPort`.
+    static func connectKlaviyo(
+        database: TestDatabase,
+        oauthPort: Int,
+        apiPort: Int,
+        provider: FakeOAuthProvider
+    ) async throws -> (
+        tenant: String, id: String
+    ) {
+        try await TestApp.run(database: database) { client in
+            let tenant = try await client.createTenant()
+            let (_, id) = try await OAuthTests.connect(
+                client,
+                provider: provider,
+                port: oauthPort,
+                tenant: tenant,
+                streams: ["profiles"],
+                config: ["base_url": .string("http://127.0.0.1:\(apiPort)")]
+            )
+            return (tenant, id)
+        }
+    }
+
+    static func execute(_ database: TestDatabase, _ sql: String) async throws {
+        try await TestDatabase.withConnection(to: database.url) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test"))
+        }
+    }
+
+    /// The refresh token stored for the integration, opened with the test key.
+    static func storedRefreshToken(_ database: TestDatabase, integrationID: UUID) async throws -> String? {
+        try await TestServices.with(try TestApp.config(database: database), logger: TestApp.testLogger) { services in
+            guard let stored = try await services.store.storedCredential(integrationID: integrationID),
+                case .oauth2(let tokens) = try services.flow.vault.open(stored)
+            else { return nil }
+            return tokens.refreshToken
+        }
+    }
+
+    @Test("a run-task stopped while its refresh is in flight keeps the rotated token; the next run uses it", arguments: Stop.allCases)
+    func stoppedMidRefresh(_ stop: Stop) async throws {
+        let provider = FakeOAuthProvider()
+        let klaviyo = FakeKlaviyo()
+        for index in 0..<3 {
+            let updated = Timestamps.format(Date(timeIntervalSinceNow: -Double(index) * 60))
+            await klaviyo.add(type: "profile", id: "P\(index)", attributes: ["email": .string("p\(index)@x.test"), "updated": .string(updated)])
+        }
+        // The API accepts every access token the OAuth provider issues, as Klaviyo does its own.
+        await provider.setOnIssue { token in await klaviyo.acceptBearer(token) }
+        try await withFakeServer(provider.router) { oauthPort in
+            try await withFakeServer(klaviyo.router) { apiPort in
+                let database = try await TestDatabase.create()
+                let (tenant, id) = try await Self.connectKlaviyo(database: database, oauthPort: oauthPort, apiPort: apiPort, provider: provider)
+                let integrationID = try #require(UUID(uuidString: id))
+                let runs = "/v1/tenants/\(tenant)/integrations/\(id)/syncs"
+
+                // The first run refreshes ahead of expiry; the provider rotates the refresh token at once and
+                // answers 8 s later, long after the supervisor decided to stop the run-task.
+                try await Self.execute(database, "UPDATE credentials SET expires_at = now()")
+                await provider.setAnswerDelay(.seconds(8))
+                let limit: [AbsoluteConfigKey: ConfigValue] = stop == .timeout ? ["tributary.run.timeout.seconds": "5"] : [:]
+                try await TestApp.run(extra: limit, database: database, worker: true) { client in
+                    try await WorkerTests.waitUntil(timeout: .seconds(60)) { await provider.issuedRefreshTokens.count == 2 }
+                    let first = try #require(try await client.send(.get, runs).decode(ListOf<RunView>.self).data.first)
+                    #expect(first.status == "running")
+                    if stop == .cancel {
+                        #expect(try await client.send(.post, "\(runs)/\(first.id)/cancel").status.code < 300)
+                    }
+                    // The first attempt ends: cancelled, or timed out (and queued again, or already retried).
+                    try await WorkerTests.waitUntil(timeout: .seconds(90)) {
+                        let run = try await client.send(.get, "\(runs)/\(first.id)").decode(RunView.self)
+                        return run.hasEnded || run.attempt > 1
+                    }
+                    let ended = try await client.send(.get, "\(runs)/\(first.id)").decode(RunView.self)
+                    // Cancelled; or, when the run-task finished its few records in the moment between storing the
+                    // tokens and the supervisor's next look, succeeded.
+                    if stop == .cancel { #expect(["cancelled", "succeeded"].contains(ended.status), "\(ended)") }
+                }
+                #expect(try await Self.storedRefreshToken(database, integrationID: integrationID) == provider.issuedRefreshTokens.last)
+                #expect(try await database.rows("SELECT status FROM integrations", as: String.self) == ["active"])
+
+                // The next run refreshes again, with the rotated token, and syncs.
+                try await Self.execute(database, "UPDATE credentials SET expires_at = now()")
+                await provider.setAnswerDelay(.zero)
+                try await TestApp.run(database: database, worker: true) { client in
+                    let pending = try await client.send(.get, runs).decode(ListOf<RunView>.self).data.first { !$0.hasEnded }
+                    var runID = pending?.id
+                    if runID == nil { runID = try await client.send(.post, runs).decode(RunView.self).id }
+                    let run = try await client.waitForRun(tenant: tenant, integration: id, runID: try #require(runID), timeout: .seconds(90))
+                    #expect(run.status == "succeeded", "\(run)")
+                    let integration = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)").decode(IntegrationView.self)
+                    #expect(integration.status == "active")
+                    #expect(try await client.allRecords(tenant: tenant, integration: id).records.count == 3)
+                }
+                #expect(await provider.refreshRequests == 2)
+                #expect(try await Self.storedRefreshToken(database, integrationID: integrationID) == provider.issuedRefreshTokens.last)
+            }
+        }
+    }
+
+    @Test("the first write of the new tokens fails: it is retried, and the rotated token kept")
+    func writeRetried() async throws {
+        let provider = FakeOAuthProvider()
+        try await withFakeServer(provider.router) { port in
+            try await TestApp.run { client in
+                let tenant = try await client.createTenant()
+                let (path, id) = try await OAuthTests.connect(client, provider: provider, port: port, tenant: tenant)
+                let integrationID = try #require(UUID(uuidString: id))
+                // The first statement that writes a credential's secret fails as a transient failure does
+                // (serialization_failure, 40001; the sequence is not rolled back with it): nothing of it commits.
+                try await Self.execute(client.database, "CREATE SEQUENCE secret_writes")
+                try await Self.execute(
+                    client.database,
+                    """
+                    CREATE FUNCTION drop_first_secret_write() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF nextval('secret_writes') = 1 THEN
+                            RAISE EXCEPTION 'could not serialize access' USING ERRCODE = 'serialization_failure';
+                        END IF;
+                        RETURN NEW;
+                    END $$
+                    """
+                )
+                try await Self.execute(
+                    client.database,
+                    "CREATE TRIGGER drop_first_secret_write BEFORE UPDATE OF secret ON credentials FOR EACH ROW EXECUTE FUNCTION drop_first_secret_write()"
+                )
+                try await TestServices.with(client.config, logger: client.logger) { services in
+                    let rejected = try await services.refresher.accessToken(integrationID: integrationID)
+                    await provider.expireAccessTokens()
+                    let fresh = try? await services.refresher.accessToken(integrationID: integrationID, rejected: rejected)
+                    #expect(fresh != nil, "the refresh survives its first write failing")
+                    #expect(await provider.isValidAccessToken(fresh ?? ""))
+                    #expect(try await client.database.rows("SELECT last_value FROM secret_writes", as: Int.self) == [2])
+                    #expect(try await Self.storedRefreshToken(client.database, integrationID: integrationID) == provider.issuedRefreshTokens.last)
+
+                    // The stored refresh token is the live one: the next refresh passes.
+                    let next = try await services.refresher.accessToken(integrationID: integrationID, rejected: fresh ?? rejected)
+                    #expect(await provider.isValidAccessToken(next))
+                }
+                #expect(await provider.refreshRequests == 2)
+                #expect(try await client.send(.get, path).decode(IntegrationView.self).status == "active")
+                let refreshed = try await client.send(.get, "/v1/tenants/\(tenant)/activity?action=oauth.refreshed")
+                #expect(try refreshed.decode(ListOf<ActivityView>.self).data.count == 2, "one entry per stored refresh, none for the lost write")
+            }
+        }
+    }
+
+    @Test("a refresh lease whose holder died is taken over once it lapses; a live one is waited for")
+    func lapsedLease() async throws {
+        let provider = FakeOAuthProvider()
+        try await withFakeServer(provider.router) { port in
+            try await TestApp.run { client in
+                let tenant = try await client.createTenant()
+                let (_, id) = try await OAuthTests.connect(client, provider: provider, port: port, tenant: tenant)
+                let integrationID = try #require(UUID(uuidString: id))
+                try await TestServices.with(client.config, logger: client.logger) { services in
+                    let rejected = try await services.refresher.accessToken(integrationID: integrationID)
+                    await provider.expireAccessTokens()
+                    // A process that claimed the lease and died: nobody releases it.
+                    try await Self.execute(
+                        client.database,
+                        "UPDATE credentials SET refresh_owner = 'refresh:gone:1:dead', refresh_until = now() + interval '2 seconds'"
+                    )
+                    let started = ContinuousClock.now
+                    let fresh = try await services.refresher.accessToken(integrationID: integrationID, rejected: rejected)
+                    #expect(ContinuousClock.now - started >= .milliseconds(1500), "the live lease was waited for")
+                    #expect(await provider.isValidAccessToken(fresh))
+                    #expect(try await services.store.refreshInFlight(integrationID: integrationID, holderPrefix: "refresh:") == false)
+                }
+                #expect(await provider.refreshRequests == 1)
+            }
+        }
+    }
+}
