@@ -89,6 +89,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             // The SMTP sink and the MIME reader the mail tests run with Debian's python3.
             exclude: ["Support/smtp_sink.py", "Support/parse_mail.py"]

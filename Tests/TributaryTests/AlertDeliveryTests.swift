@@ -61,7 +61,7 @@ struct AlertEmailTests {
             let mail = try #require(try await sink.waitForMessages(count: 1, timeout: .seconds(30)).first)
             #expect(mail.mailFrom == "alerts@tributary.test")
             #expect(Set(mail.recipients) == ["ops@acme.test", "data@acme.test"])
-            let parsed = try ParsedMail(mail.data)
+            let parsed = try await ParsedMail(mail.data)
             let subject = try #require(parsed.header("Subject").first)
             #expect(subject.contains("Data spike on Main Klaviyo") && subject.contains("contacts") && subject.contains("2,000"))
             #expect(subject.contains("100"))
@@ -101,7 +101,7 @@ struct AlertEmailTests {
             let sink = try await SMTPSink.start(port: port)
             defer { Task { await sink.stop() } }
             let mails = try await sink.waitForMessages(count: 1, timeout: .seconds(30))
-            #expect(try ParsedMail(mails[0].data).header("Subject").first?.contains("Daily limit") == true)
+            #expect(try await ParsedMail(mails[0].data).header("Subject").first?.contains("Daily limit") == true)
             try await WorkerTests.waitUntil(timeout: .seconds(10)) {
                 try await client.alerts(tenant: tenant).first?.delivery.email == "sent"
             }
@@ -257,7 +257,8 @@ struct OutboxWorkersTests {
             database,
             extra: ["TRIBUTARY_SMTP_URL": sink.url, "TRIBUTARY_SMTP_FROM": "alerts@tributary.test", "TRIBUTARY_OUTBOX_INTERVAL_MS": "20"]
         )
-        let workers = try (0..<2).map { _ in try ChildProcess.start(["worker"], environment: environment) }
+        var workers: [ChildProcess] = []
+        for _ in 0..<2 { workers.append(try await ChildProcess.start(["worker"], environment: environment)) }
         try await TestApp.run(database: database) { client in
             let ids = try await client.send(.get, "/v1/tenants/\(tenant)/integrations").decode(ListOf<IntegrationView>.self).data.map(\.id)
             for id in ids { _ = try await client.waitForRun(tenant: tenant, integration: id) }
@@ -267,11 +268,13 @@ struct OutboxWorkersTests {
             // 6 emails; 12 sync.succeeded and 6 alert.raised events.
             try await client.waitForCount("SELECT count(*) FROM outbox WHERE status = 'delivered'", integrations * 4, timeout: .seconds(60))
         }
-        for worker in workers { kill(worker.process.processIdentifier, SIGTERM) }
+        for worker in workers { kill(worker.processIdentifier, SIGTERM) }
         for worker in workers { _ = await worker.finish() }
         let mails = try sink.messages()
         #expect(mails.count == integrations)
-        #expect(Set(try mails.map { try ParsedMail($0.data).header("Message-ID").first ?? "" }).count == integrations)
+        var messageIDs: Set<String> = []
+        for mail in mails { messageIDs.insert(try await ParsedMail(mail.data).header("Message-ID").first ?? "") }
+        #expect(messageIDs.count == integrations)
         let events = await receiver.received()
         #expect(events.count == integrations * 3)
         #expect(Set(events.compactMap { $0.headers["webhook-id"] }).count == integrations * 3)
@@ -295,16 +298,16 @@ struct OutboxWorkersTests {
             database,
             extra: ["TRIBUTARY_OUTBOX_INTERVAL_MS": "50", "TRIBUTARY_WEBHOOK_TIMEOUT_SECONDS": "2", "TRIBUTARY_SMTP_TIMEOUT_SECONDS": "2"]
         )
-        let first = try ChildProcess.start(["worker"], environment: environment)
+        let first = try await ChildProcess.start(["worker"], environment: environment)
         _ = try await receiver.waitForRequests(count: 1, timeout: .seconds(60))
-        kill(first.process.processIdentifier, SIGKILL)
+        kill(first.processIdentifier, SIGKILL)
         _ = await first.finish()
-        let second = try ChildProcess.start(["worker"], environment: environment)
+        let second = try await ChildProcess.start(["worker"], environment: environment)
         try await TestApp.run(database: database) { client in
             try await client.waitForCount("SELECT count(*) FROM outbox WHERE status = 'delivered'", 1, timeout: .seconds(60))
             #expect(try await client.send(.get, "/v1/tenants/\(tenant)/webhooks").decode(ListOf<WebhookView>.self).data.first?.status == "enabled")
         }
-        kill(second.process.processIdentifier, SIGTERM)
+        kill(second.processIdentifier, SIGTERM)
         _ = await second.finish()
         let requests = await receiver.received()
         #expect(requests.count == 2)

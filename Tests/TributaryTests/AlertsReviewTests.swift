@@ -106,9 +106,9 @@ extension AlertsReviewTests {
         )
         #expect(ready)
         try await Task.sleep(for: .seconds(1))
-        let pid = child.process.processIdentifier
+        let pid = child.processIdentifier
         let started = ContinuousClock.now
-        child.process.terminate()
+        child.terminate()
         // Past the bound the process is killed, so a regression fails rather than hangs.
         let guardTask = Task {
             try await Task.sleep(for: .seconds(30))

@@ -75,7 +75,7 @@ struct CredentialBindingTests {
                         .decode(ListOf<ActivityView>.self).data
                     let cleared = try #require(activity.first { $0.action == "credential.cleared" })
                     #expect(cleared.details["reason"] == "base_url_changed")
-                    #expect(!String(decoding: try client.database.dump().utf8, as: UTF8.self).contains(Self.secret))
+                    #expect(!String(decoding: try await client.database.dump().utf8, as: UTF8.self).contains(Self.secret))
                     #expect(try await client.send(.get, "/healthz", as: .none).status == .ok)
                 }
             }

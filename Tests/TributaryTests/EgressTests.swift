@@ -207,7 +207,7 @@ struct EgressServeTests {
                 extra: ["TRIBUTARY_MAX_ATTEMPTS": "1", "TRIBUTARY_POLL_INTERVAL_MS": "50", "TRIBUTARY_API_RATE_LIMIT": "off"],
                 attempts: 150
             )
-            defer { child.process.terminate() }
+            defer { child.terminate() }
             let server = Server(base: "http://127.0.0.1:\(serverPort)")
             try #require(ready)
             let tenantReply = try await server.send(.POST, "/v1/tenants", json: #"{"name":"Mallory","alert_emails":["m@x.test"]}"#)
@@ -225,8 +225,8 @@ struct EgressServeTests {
             #expect(try await server.runCode(tenant: tenant, integration: spaced).code == "rate_limited")
 
             #expect(try await httpStatus("\(server.base)/healthz") == 200)
-            #expect(child.process.isRunning)
-            child.process.terminate()
+            #expect(child.isRunning)
+            child.terminate()
             let result = await child.finish()
             #expect(result.status == 0, "\(result.output)")
         }

@@ -20,7 +20,8 @@ struct FairShareTests {
             database,
             extra: ["TRIBUTARY_WORKER_CONCURRENCY": "4", "TRIBUTARY_MAX_RUNS_PER_TENANT": "2", "TRIBUTARY_MAX_RUNS_PER_PROVIDER": "100"]
         )
-        let workers = try (0..<2).map { _ in try ChildProcess.start(["worker"], environment: environment) }
+        var workers: [ChildProcess] = []
+        for _ in 0..<2 { workers.append(try await ChildProcess.start(["worker"], environment: environment)) }
 
         var mostRunning = 0
         var quietStartedWhileFloodWaited = false
@@ -41,7 +42,7 @@ struct FairShareTests {
             return runs.count == 15 && runs.allSatisfy { $0.last == "succeeded" }
         }
         for worker in workers {
-            kill(worker.process.processIdentifier, SIGTERM)
+            kill(worker.processIdentifier, SIGTERM)
             _ = await worker.finish()
         }
         #expect(mostRunning == 2)

@@ -70,7 +70,7 @@ struct MailerTests {
         #expect(mail.mailFrom == Self.from)
         #expect(mail.recipients == Self.recipients)
 
-        let parsed = try ParsedMail(mail.data)
+        let parsed = try await ParsedMail(mail.data)
         #expect(parsed.defects.isEmpty)
         #expect(parsed.bareLineFeeds == 0)
         #expect(parsed.longestLine <= 78)
@@ -146,7 +146,7 @@ struct MailerTests {
         try await Self.mailer(sink.url).send(Self.message(Self.spike(name: name, tenant: "<script>alert(1)</script>")))
         let mail = try #require(try await sink.waitForMessages(count: 1, timeout: .seconds(10)).first)
         #expect(!mail.data.contains("Café"))  // 8-bit never goes on the wire as is
-        let parsed = try ParsedMail(mail.data)
+        let parsed = try await ParsedMail(mail.data)
         #expect(parsed.defects.isEmpty)
         #expect(parsed.longestLine <= 78)
         #expect(parsed.header("Subject") == ["Data spike on \(name): profiles 6,000 vs 300"])
@@ -165,14 +165,14 @@ struct MailerTests {
         try await Self.mailer(sink.url).send(Self.message(Self.spike(name: name)))
         let mail = try #require(try await sink.waitForMessages(count: 1, timeout: .seconds(10)).first)
         #expect(mail.recipients == Self.recipients)
-        let parsed = try ParsedMail(mail.data)
+        let parsed = try await ParsedMail(mail.data)
         #expect(parsed.header("Bcc").isEmpty && parsed.header("X-Injected").isEmpty)
         let subject = try #require(parsed.header("Subject").first)
         #expect(!subject.contains("\r") && !subject.contains("\n"))
         #expect(subject.hasPrefix("Data spike on Main Bcc: victim@evil.test X-Injected: yes <html>owned"))
         #expect(parsed.parts.map(\.contentType) == ["text/plain", "text/html"])
         // A name that looks like an encoded word stays the literal text it is.
-        let lookalike = try ParsedMail(String(decoding: Self.message(Self.spike(name: "=?utf-8?B?U3Bvb2Y=?=")).mime(), as: UTF8.self))
+        let lookalike = try await ParsedMail(String(decoding: Self.message(Self.spike(name: "=?utf-8?B?U3Bvb2Y=?=")).mime(), as: UTF8.self))
         #expect(lookalike.header("Subject") == ["Data spike on =?utf-8?B?U3Bvb2Y=?=: profiles 6,000 vs 300"])
         // A message id or address smuggling a line break is flattened the same way.
         var crafted = Self.message()
@@ -342,13 +342,13 @@ struct MailerTests {
     }
 
     @Test("MIME: CRLF only, quoted-printable lines within 76, headers within 78 even for huge names")
-    func mimeShape() throws {
+    func mimeShape() async throws {
         let name = String(repeating: "Ünïcödé naming ", count: 300)
         let bytes = Self.message(Self.spike(name: name, tenant: String(repeating: "x", count: 5_000))).mime()
         let raw = String(decoding: bytes, as: UTF8.self)
         #expect(bytes.allSatisfy { $0 < 128 })
         #expect(!raw.replacingOccurrences(of: "\r\n", with: "").contains("\n"))
-        let parsed = try ParsedMail(raw)
+        let parsed = try await ParsedMail(raw)
         #expect(parsed.defects.isEmpty)
         #expect(parsed.longestLine <= 78)
         #expect(parsed.header("Subject").first?.hasPrefix("Data spike on Ünïcödé naming") == true)

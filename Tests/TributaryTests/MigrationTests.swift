@@ -97,7 +97,7 @@ struct MigrationTests {
         let database = try await TestDatabase.create()
         let (child, _, ready) = try await ChildProcess.startServer(database, worker: true, readyPath: "/readyz")
         #expect(ready)
-        child.process.terminate()
+        child.terminate()
         let result = await child.finish()
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("worker stopped"))
@@ -107,14 +107,14 @@ struct MigrationTests {
     @Test("worker starts and stops cleanly on SIGINT")
     func workerStops() async throws {
         let database = try await TestDatabase.create()
-        let child = try ChildProcess.start(["worker"], environment: ChildProcess.environment(database))
+        let child = try await ChildProcess.start(["worker"], environment: ChildProcess.environment(database))
         var started = false
         for _ in 0..<100 where !started {
             try await Task.sleep(for: .milliseconds(100))
             started = (try? await database.rows("SELECT count(*) FROM schema_migrations", as: Int.self)) == [try Self.shippedVersions().count]
         }
         try await Task.sleep(for: .milliseconds(300))
-        kill(child.process.processIdentifier, SIGINT)
+        kill(child.processIdentifier, SIGINT)
         let result = await child.finish()
         #expect(started)
         #expect(result.status == 0, "\(result.output)")

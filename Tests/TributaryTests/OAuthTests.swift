@@ -142,7 +142,7 @@ struct OAuthTests {
 
                 // Every secret the test used, searched for in a dump of the database and in the logs.
                 let secrets = await ["s3cr3t-client"] + provider.issuedAccessTokens + provider.issuedRefreshTokens
-                let dump = try client.database.dump()
+                let dump = try await client.database.dump()
                 #expect(dump.contains("oauth_apps"), "the dump is real")
                 for secret in secrets {
                     #expect(!dump.contains(secret), "secret in pg_dump")

@@ -55,7 +55,7 @@ struct SlowClientTests {
             try await TestDatabase.create(),
             extra: ["TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS": "1"]
         )
-        defer { server.process.terminate() }
+        defer { server.terminate() }
         try #require(ready)
 
         // A head that never ends: a header line every 300 ms, each well within any per-read timeout.
@@ -87,7 +87,7 @@ struct SlowClientTests {
             try await TestDatabase.create(),
             extra: ["TRIBUTARY_HTTP_IDLE_TIMEOUT_SECONDS": "1", "TRIBUTARY_HTTP_REQUEST_TIMEOUT_SECONDS": "2"]
         )
-        defer { server.process.terminate() }
+        defer { server.terminate() }
         try #require(ready)
 
         // Each byte is a body part, and each part restarts the idle timer: only the deadline ends this.

@@ -50,21 +50,21 @@ struct WorkerTests {
         let database = try await TestDatabase.create()
         // Long enough (about 5 s of reading) that the run is still going when its worker dies.
         let ids = try await Self.seed(database, tenants: 1, perTenant: 1, config: ["records_per_run": 1500, "batch_size": 50, "batch_delay_ms": 150])
-        let first = try ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
+        let first = try await ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
         try await Self.waitUntil {
             try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) != [0]
         }
         let taskPID = try await database.rows(PostgresQueryText("SELECT task_pid FROM sync_runs WHERE status = 'running'"), as: Int.self).first
-        kill(first.process.processIdentifier, SIGKILL)
+        kill(first.processIdentifier, SIGKILL)
         _ = await first.finish()
         // The orphaned run-task notices its supervisor is gone and stops.
         try await Self.waitUntil(timeout: .seconds(10)) { taskPID.map { kill(Int32($0), 0) != 0 } ?? true }
 
-        let second = try ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
+        let second = try await ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
         try await Self.waitUntil {
             try await database.rows(PostgresQueryText("SELECT status FROM sync_runs"), as: String.self) == ["succeeded"]
         }
-        kill(second.process.processIdentifier, SIGTERM)
+        kill(second.processIdentifier, SIGTERM)
         let output = await second.finish()
         #expect(output.output.contains("reclaimed a run from a silent worker"))
         let run = try await database.rows(
@@ -80,13 +80,14 @@ struct WorkerTests {
         let database = try await TestDatabase.create()
         _ = try await Self.seed(database, tenants: 10, perTenant: 30, config: ["records_per_run": 5])
         let environment = Self.workerEnvironment(database, extra: ["TRIBUTARY_WORKER_CONCURRENCY": "4", "TRIBUTARY_MAX_RUNS_PER_TENANT": "4"])
-        let workers = try (0..<3).map { _ in try ChildProcess.start(["worker"], environment: environment) }
+        var workers: [ChildProcess] = []
+        for _ in 0..<3 { workers.append(try await ChildProcess.start(["worker"], environment: environment)) }
         try await Self.waitUntil(timeout: .seconds(600)) {
             try await database.rows(PostgresQueryText("SELECT count(*) FROM sync_runs WHERE status = 'succeeded'"), as: Int.self) == [300]
         }
         var outputs: [String] = []
         for worker in workers {
-            kill(worker.process.processIdentifier, SIGTERM)
+            kill(worker.processIdentifier, SIGTERM)
             outputs.append(await worker.finish().output)
         }
         #expect(try await database.rows(PostgresQueryText("SELECT count(*) FROM sync_runs"), as: Int.self) == [300])

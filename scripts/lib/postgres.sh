@@ -210,8 +210,9 @@ pg_start() {
   else
     local opts="-c listen_addresses=127.0.0.1 -k '$sock' -c max_connections=200"
     if [[ "$mode" == fast ]]; then
-      # Throw-away test clusters: durability buys nothing, speed does.
-      opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+      # Throw-away test clusters: durability buys nothing, speed does. The test suite runs
+      # some 240 tests at once, each with an app, a pool and its run-task children.
+      opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1000"
     fi
     local attempt started=0
     for attempt in 1 2 3; do

@@ -1,8 +1,11 @@
 import AsyncHTTPClient
 import Foundation
+import Subprocess
+import Synchronization
+import SystemPackage
 
 /// The `tributary` executable built next to the test bundle, run as a real child process.
-struct ChildProcess {
+final class ChildProcess: Sendable {
     static var binary: URL {
         if let configured = ProcessInfo.processInfo.environment["TRIBUTARY_BINARY"] {
             return URL(fileURLWithPath: configured)
@@ -14,34 +17,84 @@ struct ChildProcess {
             .appendingPathComponent(".build/debug/tributary")
     }
 
-    let process: Process
-    let output: Pipe
+    /// The child's process id, for signals.
+    let processIdentifier: Int32
+    private let ending: Task<(status: Int32, output: String), Never>
+    private let exited: ExitFlag
 
     /// Starts `tributary <arguments>` with exactly `environment` (nothing inherited but PATH).
-    static func start(_ arguments: [String], environment: [String: String]) throws -> ChildProcess {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { own, _ in own }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        return ChildProcess(process: process, output: output)
+    static func start(_ arguments: [String], environment: [String: String]) async throws -> ChildProcess {
+        let path = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        return try await launch(binary.path, arguments, environment: environment.merging(path) { own, _ in own })
     }
 
-    /// Waits for the process to exit and returns its status and everything it printed.
-    /// The blocking read and wait run on a thread of their own: on the two threads of Swift's
-    /// cooperative pool they could starve the tests' own servers a child is waiting on.
-    func finish() async -> (status: Int32, output: String) {
-        nonisolated(unsafe) let (process, output) = (self.process, self.output)
-        return await withCheckedContinuation { continuation in
-            Thread {
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-            }.start()
+    /// Starts `executable` with `arguments`, `input` on its standard input, and its standard output
+    /// and error read together. `environment` nil: the test process's own.
+    ///
+    /// Through swift-subprocess, never Foundation's `Process`: that one watches each child through a
+    /// socket pair a child spawned at the same moment by another test may inherit, so a child's exit
+    /// goes unseen until an unrelated one exits too, and parallel tests can wait on each other forever.
+    /// swift-subprocess closes every other descriptor in the child and watches it through a pidfd.
+    static func launch(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        input: [UInt8] = []
+    ) async throws -> ChildProcess {
+        let exited = ExitFlag()
+        let (started, starting) = AsyncThrowingStream<Int32, any Error>.makeStream()
+        var childEnvironment = Environment.inherit
+        if let environment {
+            var custom: [Environment.Key: String] = [:]
+            for (key, value) in environment { custom[Environment.Key(stringLiteral: key)] = value }
+            childEnvironment = .custom(custom)
         }
+        let ending = Task { [childEnvironment] () -> (status: Int32, output: String) in
+            defer { exited.set() }
+            do {
+                let result = try await Subprocess.run(
+                    .path(FilePath(executable)),
+                    arguments: Arguments(arguments),
+                    environment: childEnvironment,
+                    input: .array(input),
+                    output: .string(limit: 256 << 20),
+                    error: .combinedWithOutput
+                ) { execution in
+                    starting.yield(execution.processIdentifier.value)
+                    starting.finish()
+                }
+                let status: Int32 =
+                    switch result.terminationStatus {
+                    case .exited(let code): code
+                    case .signaled(let signal): signal
+                    }
+                return (status, result.standardOutput ?? "")
+            } catch {
+                starting.finish(throwing: error)
+                return (-1, "\(error)")
+            }
+        }
+        var iterator = started.makeAsyncIterator()
+        guard let pid = try await iterator.next() else { throw TestSetupError("\(executable) did not start") }
+        return ChildProcess(processIdentifier: pid, ending: ending, exited: exited)
+    }
+
+    private init(processIdentifier: Int32, ending: Task<(status: Int32, output: String), Never>, exited: ExitFlag) {
+        self.processIdentifier = processIdentifier
+        self.ending = ending
+        self.exited = exited
+    }
+
+    /// Whether the child has not exited yet.
+    var isRunning: Bool { !exited.isSet }
+
+    /// Sends SIGTERM.
+    func terminate() { kill(processIdentifier, SIGTERM) }
+
+    /// Waits for the process to exit and returns its status (its exit code, or the signal that ended
+    /// it) and everything it printed.
+    func finish() async -> (status: Int32, output: String) {
+        await ending.value
     }
 
     static func run(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
@@ -110,7 +163,7 @@ extension ChildProcess {
             logLevel: logLevel,
             extra: ["PORT": String(port), "HOST": "127.0.0.1"].merging(extra) { _, given in given }
         )
-        let child = try start(worker ? ["serve", "--worker"] : ["serve"], environment: environment)
+        let child = try await start(worker ? ["serve", "--worker"] : ["serve"], environment: environment)
         var ready = false
         for _ in 0..<attempts where !ready {
             try await Task.sleep(for: .milliseconds(100))
@@ -118,4 +171,11 @@ extension ChildProcess {
         }
         return (child, port, ready)
     }
+}
+
+/// Set once, when a child has exited.
+private final class ExitFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

@@ -24,23 +24,11 @@ struct ParsedMail: Sendable, Decodable {
 
     func part(_ contentType: String) -> Part? { parts.first { $0.contentType == contentType } }
 
-    init(_ raw: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SMTPSink.python)
-        process.arguments = [URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("parse_mail.py").path]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        let writer = Thread {
-            input.fileHandleForWriting.write(Data(raw.utf8))
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSetupError("parse_mail.py failed with \(process.terminationStatus)") }
+    init(_ raw: String) async throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("parse_mail.py").path
+        let parsed = try await ChildProcess.launch(SMTPSink.python, [script], input: Array(raw.utf8)).finish()
+        guard parsed.status == 0 else { throw TestSetupError("parse_mail.py failed with \(parsed.status): \(parsed.output)") }
+        let data = Data(parsed.output.utf8)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         self = try decoder.decode(ParsedMail.self, from: data)

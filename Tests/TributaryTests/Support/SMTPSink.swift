@@ -15,17 +15,16 @@ struct ReceivedMail: Sendable, Decodable {
 
 /// A real SMTP server (python3-aiosmtpd, `smtp_sink.py` next to this file) as a child process on
 /// 127.0.0.1, writing every message it accepts to a directory the test reads.
-final class SMTPSink: @unchecked Sendable {
-    // @unchecked: every stored property is a constant; Process is only asked for its state and signalled.
+final class SMTPSink: Sendable {
     let port: Int
     let directory: URL
     /// The PEM certificate of the STARTTLS the sink offers (trust it with `SMTPSettings.caFile`), or nil.
     let certificatePath: String?
-    private let process: Process
+    private let process: ChildProcess
 
     var url: String { "smtp://127.0.0.1:\(port)" }
 
-    private init(port: Int, directory: URL, certificatePath: String?, process: Process) {
+    private init(port: Int, directory: URL, certificatePath: String?, process: ChildProcess) {
         self.port = port
         self.directory = directory
         self.certificatePath = certificatePath
@@ -42,7 +41,23 @@ final class SMTPSink: @unchecked Sendable {
         startTLS: Bool? = nil,
         authInClear: Bool = false
     ) async throws -> SMTPSink {
-        let port = try port ?? freePort()
+        // A free port can be taken by another test between the check and the bind: try another.
+        for attempt in 1... {
+            do {
+                return try await launch(port: port ?? freePort(), requireAuth: requireAuth, startTLS: startTLS, authInClear: authInClear)
+            } catch  where port == nil && attempt < 3 {
+                continue
+            }
+        }
+        throw TestSetupError("not reached")
+    }
+
+    private static func launch(
+        port: Int,
+        requireAuth: (user: String, password: String)?,
+        startTLS: Bool?,
+        authInClear: Bool
+    ) async throws -> SMTPSink {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-smtp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var arguments = [script.path, "--port", String(port), "--dir", directory.path]
@@ -53,12 +68,7 @@ final class SMTPSink: @unchecked Sendable {
             certificatePath = try await makeCertificate(in: directory)
             arguments += ["--cert", directory.appendingPathComponent("cert.pem").path, "--key", directory.appendingPathComponent("key.pem").path]
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: touch(directory.appendingPathComponent("stderr.log")))
-        try process.run()
+        let process = try await ChildProcess.launch(python, arguments)
         let sink = SMTPSink(port: port, directory: directory, certificatePath: certificatePath, process: process)
         let ready = directory.appendingPathComponent("ready")
         for _ in 0..<200 {
@@ -66,9 +76,8 @@ final class SMTPSink: @unchecked Sendable {
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let output = (try? String(contentsOf: directory.appendingPathComponent("stderr.log"), encoding: .utf8)) ?? ""
         await sink.stop()
-        throw TestSetupError("the SMTP sink on port \(port) did not start: \(output)")
+        throw TestSetupError("the SMTP sink on port \(port) did not start: \(await process.finish().output)")
     }
 
     /// Every message received so far, in arrival order.
@@ -106,7 +115,7 @@ final class SMTPSink: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(50))
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        _ = await process.finish()
     }
 
     deinit {
@@ -123,26 +132,18 @@ final class SMTPSink: @unchecked Sendable {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "/usr/local/bin/python3"
     }
 
-    private static func touch(_ file: URL) throws -> URL {
-        guard FileManager.default.createFile(atPath: file.path, contents: nil) else { throw TestSetupError("cannot create \(file.path)") }
-        return file
-    }
-
     /// A self-signed certificate for 127.0.0.1 (openssl), valid two days.
     private static func makeCertificate(in directory: URL) async throws -> String {
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", directory.appendingPathComponent("key.pem").path,
-            "-out", directory.appendingPathComponent("cert.pem").path,
-        ]
-        openssl.standardOutput = FileHandle.nullDevice
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        while openssl.isRunning { try await Task.sleep(for: .milliseconds(20)) }
-        guard openssl.terminationStatus == 0 else { throw TestSetupError("openssl could not make a certificate") }
+        let openssl = try await ChildProcess.launch(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", directory.appendingPathComponent("key.pem").path,
+                "-out", directory.appendingPathComponent("cert.pem").path,
+            ]
+        )
+        guard await openssl.finish().status == 0 else { throw TestSetupError("openssl could not make a certificate") }
         return directory.appendingPathComponent("cert.pem").path
     }
 }

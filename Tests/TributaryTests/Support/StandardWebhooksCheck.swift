@@ -17,31 +17,12 @@ enum StandardWebhooksCheck {
         let input = try JSONSerialization.data(withJSONObject: [
             "secret": secret, "headers": delivery.headers, "body": Data(delivery.body).base64EncodedString(),
         ])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stdout
-        try process.run()
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
-        // On a thread of its own, not the cooperative pool (see ChildProcess.finish).
-        nonisolated(unsafe) let running = process
-        let output = await withCheckedContinuation { continuation in
-            Thread {
-                let data = stdout.fileHandleForReading.readDataToEndOfFile()
-                running.waitUntilExit()
-                continuation.resume(returning: data)
-            }.start()
-        }
-        let said = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        switch (process.terminationStatus, said) {
+        let checked = try await ChildProcess.launch("/usr/bin/env", ["python3", "-c", script], input: Array(input)).finish()
+        let said = checked.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        switch (checked.status, said) {
         case (0, "valid"): return true
         case (1, let text) where text.hasPrefix("invalid"): return false
-        default: throw Failure(description: "standardwebhooks check exited \(process.terminationStatus): \(said)")
+        default: throw Failure(description: "standardwebhooks check exited \(checked.status): \(said)")
         }
     }
 

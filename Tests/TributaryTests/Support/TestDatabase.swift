@@ -83,18 +83,12 @@ struct TestDatabase {
     }
 
     /// The database's contents as `pg_dump` writes them.
-    func dump() throws -> String {
-        let process = Process()
+    func dump() async throws -> String {
         let candidates = ["/usr/bin/pg_dump", "/usr/lib/postgresql/15/bin/pg_dump"]
-        process.executableURL = URL(fileURLWithPath: candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "pg_dump")
-        process.arguments = ["--no-owner", TestApp.databaseURLString(url)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSetupError("pg_dump failed") }
-        return String(decoding: data, as: UTF8.self)
+        let pgDump = candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/pg_dump"
+        let dumped = try await ChildProcess.launch(pgDump, ["--no-owner", TestApp.databaseURLString(url)]).finish()
+        guard dumped.status == 0 else { throw TestSetupError("pg_dump failed: \(dumped.output)") }
+        return dumped.output
     }
 }
 
