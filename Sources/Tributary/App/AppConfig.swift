@@ -131,6 +131,7 @@ public struct AppConfig: Sendable {
         environment["LOG_LEVEL"] = levelText
         environment["TRIBUTARY_RUN_MEMORY_MB"] = String(worker.memoryLimitMB)
         environment["TRIBUTARY_LEASE_SECONDS"] = String(worker.leaseSeconds)
+        environment["TRIBUTARY_STREAMS_PER_RUN"] = String(worker.streamsPerRun)
         environment.merge(limits.childEnvironment) { _, limit in limit }
         if !egress.allowed.isEmpty { environment["TRIBUTARY_EGRESS_ALLOW"] = egress.allowText }
         environment["TRIBUTARY_MAX_PAGES_PER_STREAM"] = String(connectorLimits.maxPagesPerStream)

@@ -28,7 +28,14 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
             // refreshed meanwhile is redacted too.
             let integration = try await services.store.integration(tenantID: claimed.tenantID, id: claimed.integrationID)
             let redactor = await services.redactor(for: integration, logger: logger)
-            let task = RunTask(store: services.store, factory: services.factory, catalog: services.catalog, limits: config.limits, logger: logger)
+            let task = RunTask(
+                store: services.store,
+                factory: services.factory,
+                catalog: services.catalog,
+                limits: config.limits,
+                streamsPerRun: config.worker.streamsPerRun,
+                logger: logger
+            )
             do {
                 try await lease.holding { try await task.execute(run: claimed, owner: lease.owner) }
                 return reporter.succeeded()

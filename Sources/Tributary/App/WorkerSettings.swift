@@ -15,6 +15,8 @@ public struct WorkerSettings: Sendable {
     public var memoryLimitMB = 1024
     public var retryBase: Duration = .seconds(30)
     public var maxAttempts = 3
+    /// Streams of one run a run-task reads at once.
+    public var streamsPerRun = 4
     /// The `tributary` executable that runs `run-task` (and `check`); by default this very binary.
     public var runTaskBinary: String
     /// `POST …/check` runs `tributary check` under this wall-clock limit, at most this many at once per API process.
@@ -38,6 +40,7 @@ public struct WorkerSettings: Sendable {
         memoryLimitMB = int("tributary.run.memory.mb", "TRIBUTARY_RUN_MEMORY_MB", 64...1_048_576, memoryLimitMB)
         retryBase = .milliseconds(int("tributary.retry.base.ms", "TRIBUTARY_RETRY_BASE_MS", 1...86_400_000, 30000))
         maxAttempts = int("tributary.max.attempts", "TRIBUTARY_MAX_ATTEMPTS", 1...100, maxAttempts)
+        streamsPerRun = int("tributary.streams.per.run", "TRIBUTARY_STREAMS_PER_RUN", 1...32, streamsPerRun)
         checkTimeout = .seconds(int("tributary.check.timeout.seconds", "TRIBUTARY_CHECK_TIMEOUT_SECONDS", 1...600, 30))
         checkConcurrency = int("tributary.check.concurrency", "TRIBUTARY_CHECK_CONCURRENCY", 1...256, checkConcurrency)
     }

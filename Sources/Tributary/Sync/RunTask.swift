@@ -2,14 +2,20 @@ import Foundation
 import Logging
 import TributaryConnectors
 
-/// The work of `tributary run-task <run_id>`: one run, in its own process. It reads each stream
-/// from its checkpoint and stores batch after batch; it marks the run succeeded itself, and on
-/// failure prints one `TRIBUTARY_ERROR {json}` line for the supervisor to record.
+/// The work of `tributary run-task <run_id>`: one run, in its own process. It reads the run's
+/// streams, `streamsPerRun` at once, each from its checkpoint and on a connection of its own, and
+/// stores batch after batch; it marks the run succeeded itself, and on failure prints one
+/// `TRIBUTARY_ERROR {json}` line for the supervisor to record. The first stream to fail stops the
+/// others at once (each keeps what it stored: every batch commits with its checkpoint), and a retry
+/// reads again only the streams that did not finish.
 struct RunTask {
     let store: Store
     let factory: ConnectorFactory
     let catalog: ProviderCatalog
     let limits: TenantLimits
+    /// Streams of one run read at once (each on its endpoint's budget; the writes take turns on the
+    /// integration's row, so a provider's pace, not Postgres, sets the speed).
+    var streamsPerRun = 4
     let logger: Logger
 
     static let errorMarker = "TRIBUTARY_ERROR "
@@ -27,63 +33,79 @@ struct RunTask {
         let (connector, context) = try await factory.connector(for: integration, logger: logger)
         let historicalDays = context.int("historical_sync_days") ?? 90
         let cursors = try await store.cursors(integrationID: integration.id)
+        let configured = provider.streams(config: integration.config)
+        var pending: [StreamDescriptor] = []
+        for name in run.streamNames {
+            guard let stream = configured.first(where: { $0.name == name }) else {
+                throw ConnectorError(code: "unknown_stream", message: "the integration's config has no stream \(name)", retryable: false)
+            }
+            if run.streams[name]?.status != .succeeded { pending.append(stream) }  // else done by an earlier attempt
+        }
 
-        try await store.withRecordsWriter(run: claimed, owner: owner) { writer in
-            for name in run.streamNames {
-                guard let stream = provider.streams(config: integration.config).first(where: { $0.name == name }) else {
-                    throw ConnectorError(code: "unknown_stream", message: "the integration's config has no stream \(name)", retryable: false)
-                }
-                if run.streams[name]?.status == .succeeded { continue }  // done by an earlier attempt
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, stream) in pending.enumerated() {
+                if index >= streamsPerRun { try await group.next() }
                 // A full resync starts from nothing: its first attempt at a stream forgets the stream's
                 // checkpoint (and says so in the run) in one transaction, so a retry resumes from this
                 // run's own checkpoints, never from the one it was asked to ignore.
-                var cursor: JSONValue? = stream.syncMode == .fullRefresh ? nil : cursors[name]
-                if run.fullResync, run.streams[name] == nil {
-                    try await writer.startResync(stream: name)
-                    cursor = nil
-                }
-                var seen: Set<String>? = stream.syncMode == .fullRefresh ? [] : nil
-                var log = logger
-                log[metadataKey: "stream"] = "\(name)"
-                log.info("stream started", metadata: ["resuming": "\(cursor != nil)"])
-                // One batch is written while the connector reads the next: at most two in memory,
-                // and the source and Postgres work at the same time. The write is always awaited.
-                var inFlight: Task<Void, any Error>?
-                do {
-                    try await connector.read(StreamRequest(stream: stream, cursor: cursor, historicalSyncDays: historicalDays)) { batch in
-                        // A record that was read counts as seen, stored or not: a full refresh must
-                        // not tombstone a record only because it grew past the size limit.
-                        if seen != nil { seen?.formUnion(batch.records.map(\.id)) }
-                        let (records, skipped) = Self.withinSizeLimit(batch.records, maxBytes: limits.maxRecordBytes, log: log)
-                        try await inFlight?.value
-                        let batchLog = log
-                        inFlight = Task {
-                            let written = try await writer.write(
-                                stream: name,
-                                records: records,
-                                skipped: skipped,
-                                checkpoint: batch.checkpoint,
-                                maxTenantRecords: limits.maxRecords
-                            )
-                            batchLog.debug("batch stored", metadata: ["records": "\(records.count)", "upserted": "\(written.upserted)"])
-                        }
+                let cursor: JSONValue? = stream.syncMode == .fullRefresh ? nil : cursors[stream.name]
+                let resync = run.fullResync && run.streams[stream.name] == nil
+                let read = StreamRequest(stream: stream, cursor: resync ? nil : cursor, historicalSyncDays: historicalDays)
+                group.addTask {
+                    try await store.withRecordsWriter(run: claimed, owner: owner) { writer in
+                        if resync { try await writer.startResync(stream: stream.name) }
+                        try await sync(read, from: connector, into: writer)
                     }
-                    try await inFlight?.value
-                } catch let limit as RecordsWriter.TenantRecordLimit {
-                    throw ConnectorError(
-                        code: "record_limit_exceeded",
-                        message: "the tenant holds its limit of \(limit.max) records (records_per_tenant); the batch was not stored",
-                        retryable: false
-                    )
-                } catch {
-                    _ = try? await inFlight?.value
-                    throw error
                 }
-                let deleted = try await writer.finish(stream: name, fullRefreshSeen: seen)
-                log.info("stream finished", metadata: ["deleted": "\(deleted)"])
             }
+            try await group.waitForAll()
         }
         guard try await store.completeRun(runID: claimed.id, owner: owner) else { throw RecordsWriter.LeaseLost() }
+    }
+
+    /// Reads one stream and stores it, batch by batch; a full refresh then marks what it did not see as deleted.
+    private func sync(_ request: StreamRequest, from connector: any Connector, into writer: RecordsWriter) async throws {
+        let name = request.stream.name
+        var seen: Set<String>? = request.stream.syncMode == .fullRefresh ? [] : nil
+        var log = logger
+        log[metadataKey: "stream"] = "\(name)"
+        log.info("stream started", metadata: ["resuming": "\(request.cursor != nil)"])
+        // One batch is written while the connector reads the next: at most two in memory,
+        // and the source and Postgres work at the same time. The write is always awaited (and,
+        // an unstructured task, not cancelled when a sibling stream's failure cancels this read).
+        var inFlight: Task<Void, any Error>?
+        do {
+            try await connector.read(request) { batch in
+                // A record that was read counts as seen, stored or not: a full refresh must
+                // not tombstone a record only because it grew past the size limit.
+                if seen != nil { seen?.formUnion(batch.records.map(\.id)) }
+                let (records, skipped) = Self.withinSizeLimit(batch.records, maxBytes: limits.maxRecordBytes, log: log)
+                try await inFlight?.value
+                let batchLog = log
+                inFlight = Task {
+                    let written = try await writer.write(
+                        stream: name,
+                        records: records,
+                        skipped: skipped,
+                        checkpoint: batch.checkpoint,
+                        maxTenantRecords: limits.maxRecords
+                    )
+                    batchLog.debug("batch stored", metadata: ["records": "\(records.count)", "upserted": "\(written.upserted)"])
+                }
+            }
+            try await inFlight?.value
+        } catch let limit as RecordsWriter.TenantRecordLimit {
+            throw ConnectorError(
+                code: "record_limit_exceeded",
+                message: "the tenant holds its limit of \(limit.max) records (records_per_tenant); the batch was not stored",
+                retryable: false
+            )
+        } catch {
+            _ = try? await inFlight?.value
+            throw error
+        }
+        let deleted = try await writer.finish(stream: name, fullRefreshSeen: seen)
+        log.info("stream finished", metadata: ["deleted": "\(deleted)"])
     }
 
     /// The records of a batch within the size limit, and how many were not.

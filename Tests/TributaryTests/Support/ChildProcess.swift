@@ -68,7 +68,7 @@ final class ChildProcess: Sendable {
                     case .exited(let code): code
                     case .signaled(let signal): signal
                     }
-                return (status, result.standardOutput ?? "")
+                return (status, result.standardOutput)
             } catch {
                 starting.finish(throwing: error)
                 return (-1, "\(error)")
