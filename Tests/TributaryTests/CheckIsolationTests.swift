@@ -168,6 +168,7 @@ struct CheckIsolationTests {
                 for _ in 0..<400 where checkProcesses(integration: ids[0]).isEmpty || checkProcesses(integration: ids[1]).isEmpty {
                     try await Task.sleep(for: .milliseconds(50))
                 }
+                try #require(!checkProcesses(integration: ids[0]).isEmpty && !checkProcesses(integration: ids[1]).isEmpty)
                 let third = try await Self.check(client, tenant: tenant, integration: ids[2]).0
                 #expect(third.status == .serviceUnavailable)
                 #expect(third.headers[.retryAfter] != nil)
