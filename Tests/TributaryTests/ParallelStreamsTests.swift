@@ -27,13 +27,16 @@ struct ParallelStreamsTests {
         )
     }
 
+    /// `tributary.streams.per.run` when given; the default otherwise.
+    static func settings(streamsPerRun: Int?) -> [AbsoluteConfigKey: ConfigValue] {
+        streamsPerRun.map { ["tributary.streams.per.run": ConfigValue(.string(String($0)), isSecret: false)] } ?? [:]
+    }
+
     @Test("six streams, four at once by default, one at a time when so configured; every record stored once", arguments: [nil, 1])
     func bounded(streamsPerRun: Int?) async throws {
         let api = SlowPagesAPI(pages: 3, perPage: 10, delay: .milliseconds(400))
         try await withFakeServer(api.router) { port in
-            let extra: [AbsoluteConfigKey: ConfigValue] =
-                streamsPerRun.map { ["tributary.streams.per.run": ConfigValue(.string(String($0)), isSecret: false)] } ?? [:]
-            try await TestApp.run(extra: extra, worker: true) { client in
+            try await TestApp.run(extra: Self.settings(streamsPerRun: streamsPerRun), worker: true) { client in
                 let tenant = try await client.createTenant()
                 let id = try await Self.integration(client, tenant: tenant, port: port)
                 let run = try await client.waitForRun(tenant: tenant, integration: id, timeout: .seconds(120))
@@ -49,12 +52,15 @@ struct ParallelStreamsTests {
         }
     }
 
-    @Test("a stream that fails stops its siblings mid-read; they keep what they stored, and the next run completes them")
-    func firstFailureStopsTheRest() async throws {
+    @Test(
+        "a stream that fails stops its siblings mid-read; they keep what they stored, and the next run completes them",
+        arguments: [nil, 8]
+    )
+    func firstFailureStopsTheRest(streamsPerRun: Int?) async throws {
         let api = SlowPagesAPI(pages: 40, perPage: 10, delay: .milliseconds(150))
         await api.fail("a")
         try await withFakeServer(api.router) { port in
-            try await TestApp.run(worker: true) { client in
+            try await TestApp.run(extra: Self.settings(streamsPerRun: streamsPerRun), worker: true) { client in
                 let tenant = try await client.createTenant()
                 let id = try await Self.integration(client, tenant: tenant, port: port)
                 let failed = try await client.waitForRun(tenant: tenant, integration: id, timeout: .seconds(120))
@@ -62,8 +68,10 @@ struct ParallelStreamsTests {
                 #expect(failed.error?.message.contains("/pages/a") == true, "\(String(describing: failed.error))")
                 // The siblings stopped long before their 41 pages; the streams after the first four never began.
                 let requests = await api.requests
-                for name in ["b", "c", "d"] { #expect((1..<20).contains(requests[name] ?? 0), "\(name): \(requests)") }
-                #expect(requests["e"] == nil && requests["f"] == nil, "\(requests)")
+                // With room for all six, all began; with four, the last two never did.
+                let began = streamsPerRun == nil ? ["b", "c", "d"] : ["b", "c", "d", "e", "f"]
+                for name in began { #expect((1..<20).contains(requests[name] ?? 0), "\(name): \(requests)") }
+                if streamsPerRun == nil { #expect(requests["e"] == nil && requests["f"] == nil, "\(requests)") }
                 // What they stored is there, whole batches only.
                 let stored = try await client.allRecords(tenant: tenant, integration: id).records
                 #expect(stored.count % 10 == 0)

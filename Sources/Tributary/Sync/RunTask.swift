@@ -58,7 +58,9 @@ struct RunTask {
                     }
                 }
             }
-            try await group.waitForAll()
+            // Not `waitForAll()`: that waits out every sibling of a stream that failed. The first
+            // error thrown here leaves the group, which cancels the others.
+            while try await group.next() != nil {}
         }
         guard try await store.completeRun(runID: claimed.id, owner: owner) else { throw RecordsWriter.LeaseLost() }
     }
