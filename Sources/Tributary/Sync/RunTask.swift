@@ -37,12 +37,13 @@ struct RunTask {
                 // A full resync starts from nothing: its first attempt at a stream forgets the stream's
                 // checkpoint (and says so in the run) in one transaction, so a retry resumes from this
                 // run's own checkpoints, never from the one it was asked to ignore.
-                var cursor: JSONValue? = stream.syncMode == .fullRefresh ? nil : cursors[name]
+                var cursor: JSONValue? = cursors[name]  // full-refresh connectors ignore it; child streams resume at their parent
                 if run.fullResync, run.streams[name] == nil {
                     try await writer.startResync(stream: name)
                     cursor = nil
                 }
-                var seen: Set<String>? = stream.syncMode == .fullRefresh ? [] : nil
+                let request = StreamRequest(stream: stream, cursor: cursor, historicalSyncDays: historicalDays)
+                var seen: Set<String>? = connector.isCompletePass(request) ? [] : nil
                 var log = logger
                 log[metadataKey: "stream"] = "\(name)"
                 log.info("stream started", metadata: ["resuming": "\(cursor != nil)"])
@@ -50,7 +51,7 @@ struct RunTask {
                 // and the source and Postgres work at the same time. The write is always awaited.
                 var inFlight: Task<Void, any Error>?
                 do {
-                    try await connector.read(StreamRequest(stream: stream, cursor: cursor, historicalSyncDays: historicalDays)) { batch in
+                    try await connector.read(request) { batch in
                         // A record that was read counts as seen, stored or not: a full refresh must
                         // not tombstone a record only because it grew past the size limit.
                         if seen != nil { seen?.formUnion(batch.records.map(\.id)) }
