@@ -755,7 +755,7 @@ extension FakeKlaviyo {
         guard request.headers.first(where: { $0.name.canonicalName == "revision" }).flatMap({ Self.revisionDate($0.value) }) != nil else {
             return Self.invalid("Missing or invalid revision header.", parameter: "revision")
         }
-        let parentID = parts[2]
+        let parentID = parts[2].removingPercentEncoding ?? parts[2]
         if let status = failingParents[parentID] { return Self.failure(Failure(status: status, retryAfter: nil)) }
         let parentExists =
             route.parentType == "flow-action"
@@ -813,7 +813,7 @@ extension FakeKlaviyo {
         if offset < items.count, items.count - offset > size {
             let carried = params.filter { $0.key != "page[cursor]" } + [QueryItem(key: "page[cursor]", value: Self.encodeCursor(offset + size))]
             next = .string(
-                "\(base)/api/\(parts[1])/\(parentID)/\(route.child)/?"
+                "\(base)/api/\(parts[1])/\(parts[2])/\(route.child)/?"
                     + carried.map { "\(Self.percentEncode($0.key))=\(Self.percentEncode($0.value))" }.joined(separator: "&")
             )
         }

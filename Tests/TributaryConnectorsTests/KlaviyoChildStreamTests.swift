@@ -144,6 +144,34 @@ struct KlaviyoChildStreamTests {
         }
     }
 
+    @Test("hostile list ids stay one path segment; a joined_group_at far in the future does not stop the list's cursor")
+    func hostileProvider() async throws {
+        let fake = FakeKlaviyo(apiKey: KlaviyoConnectorTests.key)
+        let hostile = ["../metrics", "a?b=1", "c#d", "e/f", ".."]
+        for list in hostile { await fake.add(type: "list", id: list, attributes: [:]) }
+        let base = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 3600).rounded(.down))
+        await fake.join(group: "e/f", profile: "P1", at: base)
+        await fake.join(group: "e/f", profile: "P2", at: Date(timeIntervalSince1970: 32_503_680_000))  // the year 3000
+        for list in hostile where list != "e/f" { await fake.join(group: list, profile: "P1", at: base) }
+        try await withFakeServer(fake.router) { port in
+            let connector = try Self.connector(port: port)
+            let first = Collected()
+            try await connector.read(try Self.request("list_memberships")) { await first.add($0) }
+            #expect(Set(await first.ids) == Set(hostile.map { ChildStreams.key(parent: $0, child: "P1") } + ["e/f:P2"]))
+            let paths = await fake.requests.filter { $0.contains("/profiles") }.map { $0.split(separator: "?")[0] }
+            #expect(paths.count == hostile.count)
+            // "GET ", api, lists, the id, profiles: the id never split the path.
+            #expect(paths.allSatisfy { $0.split(separator: "/").count == 5 && $0.hasSuffix("/profiles/") }, "\(paths)")
+            // The cursor of e/f stayed at P1's second, so a profile joining now is read next time.
+            let checkpoint = try #require(await first.lastCheckpoint)
+            #expect(checkpoint["cursors"]?["e/f"]?.stringValue.flatMap(Timestamps.parse) == base)
+            await fake.join(group: "e/f", profile: "P3", at: Date())
+            let second = Collected()
+            try await connector.read(try Self.request("list_memberships", cursor: checkpoint)) { await second.add($0) }
+            #expect(Set(await second.ids).contains("e/f:P3"))
+        }
+    }
+
     @Test("the fake answers 400 to a filter the endpoint does not offer, as Klaviyo does")
     func unsupportedFilter() async throws {
         let fake = FakeKlaviyo(apiKey: KlaviyoConnectorTests.key)

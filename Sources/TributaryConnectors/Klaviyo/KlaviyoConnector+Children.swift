@@ -55,9 +55,14 @@ extension KlaviyoConnector {
         var start = ChildCheckpoint(request.cursor)
         let startsPass = start.startsPass
         if parent.isMembership, startsPass {
-            start.fields[MembershipField.pass] = fullPassDue(start.fields) ? "full" : "incremental"
+            let due = fullPassDue(start.fields)
+            start.fields[MembershipField.pass] = due ? "full" : "incremental"
             start.fields[MembershipField.passStartedAt] = .string(Timestamps.format(startedAt))
+            // A full pass rebuilds every list's cursor from what it reads, so a bad value cannot outlive it.
+            if due { start.fields[MembershipField.cursors] = .object([:]) }
         }
+        // A provider's clock a little ahead is fine; a joined_group_at far in the future would stop the cursor.
+        let latest = startedAt.addingTimeInterval(86400)
         let full = start.fields[MembershipField.pass]?.stringValue != "incremental"
         try await ChildStreams.read(
             parents: parents,
@@ -79,7 +84,7 @@ extension KlaviyoConnector {
                         guard let record = Self.child(item, of: id, parent) else { continue }
                         records.append(record)
                         if parent.isMembership, let joined = item["attributes"]?["joined_group_at"]?.stringValue,
-                            Timestamps.parse(joined) != nil
+                            let date = Timestamps.parse(joined), date <= latest
                         {
                             // Sorted by joined_group_at: everything up to this one is stored with the batch.
                             cursors[id] = .string(Self.later(cursors[id]?.stringValue, joined))
