@@ -8,7 +8,8 @@ import Logging
 /// Klaviyo keeps whole seconds, so a record changed later in the checkpoint's second carries the
 /// checkpoint's value: the read starts one second below it, which re-reads that second (unchanged
 /// records are not rewritten). `greater-or-equal` would say the same, but Get Profiles, Get Lists
-/// and Get Segments offer only `greater-than` on their cursor fields.
+/// and Get Segments offer only `greater-than` on their cursor fields. (The membership streams,
+/// whose endpoints do offer it, ask `greater-or-equal`: `KlaviyoConnector+Children`.)
 struct KlaviyoConnector: Connector {
     let context: ConnectorContext
     var http: ProviderHTTP
