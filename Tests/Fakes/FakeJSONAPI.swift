@@ -38,6 +38,9 @@ public actor FakeJSONAPI {
     /// Requests still served normally before one answers without its array.
     private var malformAfter: Int?
     public private(set) var requests: [String] = []
+    /// Parents with string ids (any text, hostile ones included) and their children, for child streams:
+    /// `/groups` lists `{"groups":[{"id":…}]}`, `/groups/{id}/members` a group's `{"members":[…]}` (404: no such group).
+    private var groups: [String: [JSONValue]] = [:]
 
     public init(auth: Auth = .none, pageSize: Int = 10) {
         self.auth = auth
@@ -62,6 +65,10 @@ public actor FakeJSONAPI {
         let router = Router()
         router.get("items/:style") { request, context in
             try await self.serve(request, style: context.parameters.get("style") ?? "")
+        }
+        router.get("groups") { request, _ in await self.serveGroups(request) }
+        router.get("groups/:id/members") { request, context in
+            await self.serveMembers(request, id: context.parameters.get("id") ?? "")
         }
         return router
     }
@@ -144,5 +151,25 @@ public actor FakeJSONAPI {
 
     static func json(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+extension FakeJSONAPI {
+    /// A group `id` with `members` (each an object with at least the stream's primary key).
+    public func addGroup(_ id: String, members: [JSONValue]) { groups[id] = members }
+
+    public func removeGroup(_ id: String) { groups[id] = nil }
+
+    private func serveGroups(_ request: Request) -> Response {
+        requests.append(request.uri.path)
+        let list = groups.keys.sorted().map { JSONValue.object(["id": .string($0)]) }
+        return Self.json(JSONValue.object(["groups": .array(list)]).jsonText)
+    }
+
+    /// The id as the path carried it, percent-decoded (the router hands over the raw segment).
+    private func serveMembers(_ request: Request, id raw: String) -> Response {
+        requests.append(request.uri.path)
+        guard let members = groups[raw.removingPercentEncoding ?? raw] else { return Self.json(#"{"error":"no such group"}"#, status: .notFound) }
+        return Self.json(JSONValue.object(["members": .array(members)]).jsonText)
     }
 }

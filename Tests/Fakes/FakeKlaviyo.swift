@@ -35,6 +35,12 @@ public actor FakeKlaviyo {
     private var bearers: Set<String> = []
     private var pendingFailures: [Failure] = []
     private var pendingMalformed = 0
+    /// Child resources (see `FakeKlaviyo+Children`): "lists"/"segments" → group id → profile id → joined_group_at,
+    /// and child type ("flow-action", …) → parent id → id → resource; each child answer waits `childDelay` first.
+    private var memberships: [String: [String: [String: String]]] = [:]
+    private var childResources: [String: [String: [String: Resource]]] = [:]
+    private var childDelay: Duration = .zero
+    private var failingParents: [String: Int] = [:]
 
     public init(apiKey: String = "pk_test_fake") {
         self.apiKey = apiKey
@@ -101,6 +107,7 @@ public actor FakeKlaviyo {
 
         // Routing comes first, as in Klaviyo's URL resolver: an unknown path is 404 whatever the credentials.
         let parts = path.split(separator: "/").map(String.init)
+        if let route = Self.childRoute(parts) { return respondChild(route, parts: parts, request: request) }
         guard parts.count == 2 || parts.count == 3, parts[0] == "api", let endpoint = Self.endpoints[parts[1]] else {
             return Self.error(404, code: "not_found", title: "Not found.", detail: "Not found.")
         }
@@ -635,6 +642,209 @@ public actor FakeKlaviyo {
                 detail: "A server error occurred.",
                 retryAfter: failure.retryAfter
             )
+        }
+    }
+}
+
+// MARK: - Child endpoints
+
+/// Klaviyo's child collections at revision 2026-07-15 (its OpenAPI spec): Get Profiles for List / for Segment
+/// (`/api/lists/{id}/profiles`, page[size] default 20, max 100; filter `joined_group_at` with greater-or-equal,
+/// greater-than, less-or-equal, less-than, sort `joined_group_at`/`-joined_group_at`; each profile carries
+/// `joined_group_at`, whole seconds), Get Actions for Flow (`/api/flows/{id}/flow-actions`, page[size] max 50),
+/// Get Messages for Flow Action (`/api/flow-actions/{id}/flow-messages`, page[size] max 50) and Get Messages for
+/// Campaign (`/api/campaigns/{id}/campaign-messages`, one page). An unknown parent is 404. Of the filters Klaviyo
+/// offers there the fake implements `joined_group_at` and `created`/`updated`; any other filter answers 400, as an
+/// unsupported one does at Klaviyo.
+extension FakeKlaviyo {
+    /// Which group a membership is of.
+    public enum Group: String, Sendable {
+        case list = "lists"
+        case segment = "segments"
+    }
+
+    /// `profile` joins the list or segment `group` at `joinedAt` (kept in whole seconds, as Klaviyo does).
+    public func join(_ kind: Group = .list, group: String, profile: String, at joinedAt: Date) {
+        let whole = Date(timeIntervalSince1970: joinedAt.timeIntervalSince1970.rounded(.down))
+        memberships[kind.rawValue, default: [:]][group, default: [:]][profile] = String(Timestamps.format(whole).dropLast()) + "+00:00"
+    }
+
+    /// `profile` leaves the list or segment.
+    public func leave(_ kind: Group = .list, group: String, profile: String) {
+        memberships[kind.rawValue]?[group]?[profile] = nil
+    }
+
+    /// A child resource (`flow-action` of a flow, `flow-message` of a flow action, `campaign-message` of a campaign).
+    public func addChild(type: String, parent: String, id: String, attributes: [String: JSONValue]) {
+        childResources[type, default: [:]][parent, default: [:]][id] = Resource(id: id, attributes: Self.wholeSeconds(attributes))
+    }
+
+    public func removeChild(type: String, parent: String, id: String) {
+        childResources[type]?[parent]?[id] = nil
+    }
+
+    /// Every child answer's body waits this long (a slow provider, for tests that act mid-read).
+    public func delayChildren(_ delay: Duration) { childDelay = delay }
+
+    /// Requests for the children of `parent` answer `status` (nil: normally again).
+    public func failChildren(of parent: String, status: Int?) { failingParents[parent] = status }
+
+    fileprivate struct ChildRoute: Sendable {
+        let parentType: String
+        let child: String
+        let type: String
+        let pageSize: Int?
+        let maxPageSize: Int?
+        let dateFilters: [String: Set<String>]
+        let sortFields: Set<String>
+    }
+
+    private static let childRoutes: [String: ChildRoute] = {
+        let dates: Set<String> = ["equals", "greater-or-equal", "greater-than", "less-or-equal", "less-than"]
+        let membership = { (parent: String) in
+            ChildRoute(
+                parentType: parent,
+                child: "profiles",
+                type: "profile",
+                pageSize: 20,
+                maxPageSize: 100,
+                dateFilters: ["joined_group_at": FakeKlaviyo.range],
+                sortFields: ["joined_group_at"]
+            )
+        }
+        return [
+            "lists/profiles": membership("list"),
+            "segments/profiles": membership("segment"),
+            "flows/flow-actions": ChildRoute(
+                parentType: "flow",
+                child: "flow-actions",
+                type: "flow-action",
+                pageSize: 50,
+                maxPageSize: 50,
+                dateFilters: ["created": dates, "updated": dates],
+                sortFields: ["action_type", "created", "id", "status", "updated"]
+            ),
+            "flow-actions/flow-messages": ChildRoute(
+                parentType: "flow-action",
+                child: "flow-messages",
+                type: "flow-message",
+                pageSize: 50,
+                maxPageSize: 50,
+                dateFilters: ["created": dates, "updated": dates],
+                sortFields: ["created", "id", "name", "updated"]
+            ),
+            "campaigns/campaign-messages": ChildRoute(
+                parentType: "campaign",
+                child: "campaign-messages",
+                type: "campaign-message",
+                pageSize: nil,
+                maxPageSize: nil,
+                dateFilters: [:],
+                sortFields: []
+            ),
+        ]
+    }()
+
+    fileprivate static func childRoute(_ parts: [String]) -> ChildRoute? {
+        guard parts.count == 4, parts[0] == "api" else { return nil }
+        return childRoutes["\(parts[1])/\(parts[3])"]
+    }
+
+    fileprivate func respondChild(_ route: ChildRoute, parts: [String], request: Request) -> Response {
+        if let denied = authenticate(request) { return denied }
+        guard request.headers.first(where: { $0.name.canonicalName == "revision" }).flatMap({ Self.revisionDate($0.value) }) != nil else {
+            return Self.invalid("Missing or invalid revision header.", parameter: "revision")
+        }
+        let parentID = parts[2].removingPercentEncoding ?? parts[2]
+        if let status = failingParents[parentID] { return Self.failure(Failure(status: status, retryAfter: nil)) }
+        let parentExists =
+            route.parentType == "flow-action"
+            ? childResources["flow-action"]?.values.contains { $0[parentID] != nil } == true
+            : resources[route.parentType]?[parentID] != nil
+        guard parentExists else { return Self.error(404, code: "not_found", title: "Not found.", detail: "Not found.") }
+
+        let params = Self.queryItems(request.uri.query)
+        func value(_ key: String) -> String? { params.last(where: { $0.key == key })?.value }
+        for param in params {
+            let allowed =
+                switch param.key {
+                case "page[cursor]", "filter": true
+                case "page[size]": route.maxPageSize != nil
+                case "sort": !route.sortFields.isEmpty
+                default: param.key.hasPrefix("fields[") || param.key.hasPrefix("additional-fields[") || param.key == "include"
+                }
+            if !allowed { return Self.invalid("'\(param.key)' is not an allowed query parameter.", parameter: param.key) }
+        }
+        var size = route.pageSize ?? Int.max
+        if let raw = value("page[size]"), let maximum = route.maxPageSize {
+            guard let n = Int(raw), (1...maximum).contains(n) else {
+                return Self.invalid("Page size must be an integer between 1 and \(maximum).", parameter: "page[size]")
+            }
+            size = n
+        }
+        var offset = 0
+        if let raw = value("page[cursor]") {
+            guard let decoded = Self.decodeCursor(raw) else { return Self.invalid("Invalid page cursor.", parameter: "page[cursor]") }
+            offset = decoded
+        }
+        var conditions: [Condition] = []
+        if let raw = value("filter") {
+            guard let parsed = Self.parseFilter(raw) else { return Self.invalid("Invalid filter provided.", parameter: "filter") }
+            for condition in parsed {
+                guard let operators = route.dateFilters[condition.field], operators.contains(condition.op), Self.parseDate(condition.value) != nil
+                else { return Self.invalid("Invalid filter provided.", parameter: "filter") }
+            }
+            conditions = parsed
+        }
+        var sortField: String?
+        var descending = false
+        if let raw = value("sort") {
+            descending = raw.hasPrefix("-")
+            sortField = descending ? String(raw.dropFirst()) : raw
+            guard let field = sortField, route.sortFields.contains(field) else {
+                return Self.invalid("'\(raw)' is not a valid sort field for the resource '\(route.type)'.", parameter: "sort")
+            }
+        }
+
+        var items = children(route, parent: parentID).filter { resource in conditions.allSatisfy { Self.matches(resource, $0) } }
+        items.sort { Self.precedes($0, $1, field: sortField, descending: descending) }
+        let base = "http://\(request.head.authority ?? "127.0.0.1")"
+        var next: JSONValue = .null
+        if offset < items.count, items.count - offset > size {
+            let carried = params.filter { $0.key != "page[cursor]" } + [QueryItem(key: "page[cursor]", value: Self.encodeCursor(offset + size))]
+            next = .string(
+                "\(base)/api/\(parts[1])/\(parts[2])/\(route.child)/?"
+                    + carried.map { "\(Self.percentEncode($0.key))=\(Self.percentEncode($0.value))" }.joined(separator: "&")
+            )
+        }
+        let endpoint = Endpoint(plural: route.child, type: route.type, pageSize: 0)
+        let body: JSONValue = .object([
+            "data": .array(items.dropFirst(offset).prefix(size).map { Self.item($0, endpoint, base: base) }),
+            "links": .object(["self": .string(base + request.uri.path), "next": next, "prev": .null]),
+        ])
+        let response = Self.json(200, body)
+        guard childDelay > .zero else { return response }
+        let delay = childDelay
+        let text = body.jsonText
+        return Response(
+            status: .ok,
+            headers: response.headers,
+            body: ResponseBody { writer in
+                try await Task.sleep(for: delay)
+                try await writer.write(ByteBuffer(string: text))
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    /// A parent's children as resources: a membership is the profile (as stored, or bare) with its `joined_group_at`.
+    private func children(_ route: ChildRoute, parent: String) -> [Resource] {
+        guard route.type == "profile" else { return Array((childResources[route.type]?[parent] ?? [:]).values) }
+        let members = memberships[route.parentType + "s"]?[parent] ?? [:]
+        return members.map { profile, joined in
+            var attributes = resources["profile"]?[profile]?.attributes ?? ["email": .null]
+            attributes["joined_group_at"] = .string(joined)
+            return Resource(id: profile, attributes: attributes)
         }
     }
 }

@@ -12,7 +12,7 @@ extension Validator {
 
     /// The config checked against the provider's JSON Schema, with its defaults filled in.
     mutating func config(_ config: [String: JSONValue], provider: ProviderDescriptor) -> [String: JSONValue]? {
-        let violations = JSONSchema.validate(.object(config), against: provider.configSchema, at: "config")
+        let violations = provider.violations(config: config)
         for violation in violations {
             fail(violation.path, violation.message)
         }

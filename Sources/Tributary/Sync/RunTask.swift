@@ -48,7 +48,7 @@ struct RunTask {
                 // A full resync starts from nothing: its first attempt at a stream forgets the stream's
                 // checkpoint (and says so in the run) in one transaction, so a retry resumes from this
                 // run's own checkpoints, never from the one it was asked to ignore.
-                let cursor: JSONValue? = stream.syncMode == .fullRefresh ? nil : cursors[stream.name]
+                let cursor = cursors[stream.name]  // full-refresh connectors ignore it; child streams resume at their parent
                 let resync = run.fullResync && run.streams[stream.name] == nil
                 let read = StreamRequest(stream: stream, cursor: resync ? nil : cursor, historicalSyncDays: historicalDays)
                 group.addTask {
@@ -68,7 +68,7 @@ struct RunTask {
     /// Reads one stream and stores it, batch by batch; a full refresh then marks what it did not see as deleted.
     private func sync(_ request: StreamRequest, from connector: any Connector, into writer: RecordsWriter) async throws {
         let name = request.stream.name
-        var seen: Set<String>? = request.stream.syncMode == .fullRefresh ? [] : nil
+        var seen: Set<String>? = connector.isCompletePass(request) ? [] : nil
         var log = logger
         log[metadataKey: "stream"] = "\(name)"
         log.info("stream started", metadata: ["resuming": "\(request.cursor != nil)"])

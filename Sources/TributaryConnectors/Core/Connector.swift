@@ -92,6 +92,18 @@ public protocol Connector: Sendable {
     /// Reads a stream from `request.cursor` on, handing each batch to `emit`, which returns once
     /// the batch is stored: the next page is not fetched before, so memory stays one batch deep.
     func read(_ request: StreamRequest, emit: (RecordBatch) async throws -> Void) async throws
+    /// Whether reading `request` is a complete pass over the stream, so that a stored record it does
+    /// not read has ended and becomes a tombstone once the read succeeds. Asked before the read, with
+    /// the cursor the read gets; a read that fails or stops early never tombstones.
+    func isCompletePass(_ request: StreamRequest) -> Bool
+}
+
+extension Connector {
+    /// A full-refresh stream reads everything each run (its connector ignores any cursor); an
+    /// incremental one only what changed.
+    public func isCompletePass(_ request: StreamRequest) -> Bool {
+        request.stream.syncMode == .fullRefresh
+    }
 }
 
 /// Why a read failed, in words fit for the run's error: never a credential.

@@ -81,6 +81,9 @@ public struct ProviderDescriptor: Sendable, Encodable {
     /// For a provider whose streams each integration's config declares (the `rest` connector):
     /// reads them from a config. Nil when `streams` are all there is.
     public var streamsInConfig: (@Sendable ([String: JSONValue]) -> [StreamDescriptor])?
+    /// What a config must also hold that its JSON Schema cannot say (`rest`: a child stream's parent
+    /// is another of its streams, without cycles). Asked only of a config that passes the schema.
+    public var configRules: (@Sendable ([String: JSONValue]) -> [SchemaViolation])?
 
     public init(
         id: String,
@@ -89,7 +92,8 @@ public struct ProviderDescriptor: Sendable, Encodable {
         streams: [StreamDescriptor],
         configSchema: JSONValue,
         oauth: OAuthSpec? = nil,
-        streamsInConfig: (@Sendable ([String: JSONValue]) -> [StreamDescriptor])? = nil
+        streamsInConfig: (@Sendable ([String: JSONValue]) -> [StreamDescriptor])? = nil,
+        configRules: (@Sendable ([String: JSONValue]) -> [SchemaViolation])? = nil
     ) {
         self.id = id
         self.name = name
@@ -98,6 +102,13 @@ public struct ProviderDescriptor: Sendable, Encodable {
         self.configSchema = configSchema
         self.oauth = oauth
         self.streamsInConfig = streamsInConfig
+        self.configRules = configRules
+    }
+
+    /// Every way `config` breaks the schema, or else the provider's rules; paths under `config`.
+    public func violations(config: [String: JSONValue]) -> [SchemaViolation] {
+        let found = JSONSchema.validate(.object(config), against: configSchema, at: "config")
+        return found.isEmpty ? (configRules?(config) ?? []) : found
     }
 
     /// What `GET /v1/providers` shows; the OAuth endpoints stay inside.
@@ -122,14 +133,16 @@ public struct ProviderDescriptor: Sendable, Encodable {
 
 extension ProviderDescriptor {
     /// The config schema of providers reached over HTTP: where the API is and how far back to read.
-    static func httpConfigSchema(defaultBaseURL: String) -> JSONValue {
-        JSONSchema.document([
-            "base_url": JSONSchema.string(
-                format: "uri",
-                default: defaultBaseURL,
-                "The API's base URL; override it for proxies, regional hosts and tests."
-            ),
-            "historical_sync_days": JSONSchema.integer(minimum: 1, maximum: 3650, default: 90, "How many days of history the first sync reads."),
-        ])
+    static func httpConfigSchema(defaultBaseURL: String, adding extra: [String: JSONValue] = [:]) -> JSONValue {
+        JSONSchema.document(
+            extra.merging([
+                "base_url": JSONSchema.string(
+                    format: "uri",
+                    default: defaultBaseURL,
+                    "The API's base URL; override it for proxies, regional hosts and tests."
+                ),
+                "historical_sync_days": JSONSchema.integer(minimum: 1, maximum: 3650, default: 90, "How many days of history the first sync reads."),
+            ]) { _, shared in shared }
+        )
     }
 }

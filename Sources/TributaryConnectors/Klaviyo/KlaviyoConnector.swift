@@ -8,10 +8,14 @@ import Logging
 /// Klaviyo keeps whole seconds, so a record changed later in the checkpoint's second carries the
 /// checkpoint's value: the read starts one second below it, which re-reads that second (unchanged
 /// records are not rewritten). `greater-or-equal` would say the same, but Get Profiles, Get Lists
-/// and Get Segments offer only `greater-than` on their cursor fields.
+/// and Get Segments offer only `greater-than` on their cursor fields. (The membership streams,
+/// whose endpoints do offer it, ask `greater-or-equal`: `KlaviyoConnector+Children`.)
 struct KlaviyoConnector: Connector {
     let context: ConnectorContext
     var http: ProviderHTTP
+    /// The run's clock for deciding whether a membership pass is a full one: one instant, so that
+    /// `isCompletePass` and `read` cannot decide differently.
+    let startedAt = Date()
 
     static let revision = "2026-07-15"
 
@@ -39,7 +43,9 @@ struct KlaviyoConnector: Connector {
             throw ConnectorError(code: "unknown_stream", message: "klaviyo has no stream \(request.stream.name)", retryable: false)
         }
         var budget = PageBudget(limit: http.limits.maxPagesPerStream, stream: stream.name)
-        if let field = stream.cursorField {
+        if let parent = stream.parent {
+            try await readChildren(stream, of: parent, request: request, budget: &budget, emit: emit)
+        } else if let field = stream.cursorField {
             let since =
                 request.cursor?.stringValue
                 ?? Timestamps.format(Date(timeIntervalSinceNow: -Double(request.historicalSyncDays) * 86400))
@@ -49,14 +55,35 @@ struct KlaviyoConnector: Connector {
             var query = [("filter", "greater-than(\(field),\(below))"), ("sort", field)]
             if let size = stream.pageSize { query.append(("page[size]", String(size))) }
             try await readPages(from: http.url(stream.path, query: query), cursorField: field, cursor: since, budget: &budget, emit: emit)
-        } else if stream.channels.isEmpty {
-            try await readPages(from: http.url(stream.path), cursorField: nil, cursor: nil, budget: &budget, emit: emit)
         } else {
-            for channel in stream.channels {
-                var query = [("filter", "equals(messages.channel,'\(channel)')")]
-                if let size = stream.pageSize { query.append(("page[size]", String(size))) }
-                try await readPages(from: http.url(stream.path, query: query), cursorField: nil, cursor: nil, budget: &budget, emit: emit)
+            for url in wholeURLs(stream) {
+                try await readPages(from: url, cursorField: nil, cursor: nil, budget: &budget, emit: emit)
             }
+        }
+    }
+
+    /// The first pages of a whole read of a stream that has no parent: one per channel where the API insists.
+    func wholeURLs(_ stream: KlaviyoStream) -> [String] {
+        let size = stream.pageSize.map { [("page[size]", String($0))] } ?? []
+        guard !stream.channels.isEmpty else { return [http.url(stream.path, query: size)] }
+        return stream.channels.map { http.url(stream.path, query: [("filter", "equals(messages.channel,'\($0)')")] + size) }
+    }
+
+    /// Follows `links.next` from `first`, handing each page's `data` to `body` (and whether more follow).
+    func walk(from first: String, budget: inout PageBudget, page body: ([JSONValue], _ more: Bool) async throws -> Void) async throws {
+        var next: String? = first
+        while let url = next {
+            try budget.spend()
+            let page = try await http.getJSON(url)
+            guard let items = page["data"]?.arrayValue else {
+                throw ConnectorError(
+                    code: "malformed_response",
+                    message: "\(ProviderHTTP.path(of: url)) answered without a data array",
+                    retryable: true
+                )
+            }
+            next = try page["links"]?["next"]?.stringValue.map { try http.follow($0, from: url) }
+            try await body(items, next != nil)
         }
     }
 
@@ -70,19 +97,9 @@ struct KlaviyoConnector: Connector {
         budget: inout PageBudget,
         emit: (RecordBatch) async throws -> Void
     ) async throws {
-        var next: String? = first
         var safe = cursor
         var newest = cursor
-        while let url = next {
-            try budget.spend()
-            let page = try await http.getJSON(url)
-            guard let items = page["data"]?.arrayValue else {
-                throw ConnectorError(
-                    code: "malformed_response",
-                    message: "\(ProviderHTTP.path(of: url)) answered without a data array",
-                    retryable: true
-                )
-            }
+        try await walk(from: first, budget: &budget) { items, more in
             var records: [SourceRecord] = []
             records.reserveCapacity(items.count)
             var values: [String] = []
@@ -95,8 +112,7 @@ struct KlaviyoConnector: Connector {
                 if let before = values.last(where: { $0 != last }) { safe = Self.later(safe, before) }
                 newest = Self.later(newest, last)
             }
-            next = try page["links"]?["next"]?.stringValue.map { try http.follow($0, from: url) }
-            let checkpoint: JSONValue? = cursorField == nil ? nil : (next == nil ? newest : safe).map(JSONValue.string)
+            let checkpoint: JSONValue? = cursorField == nil ? nil : (more ? safe : newest).map(JSONValue.string)
             try await emit(RecordBatch(records: records, checkpoint: checkpoint))
         }
     }

@@ -7,7 +7,17 @@ public enum KlaviyoProvider: Provider {
         name: "Klaviyo",
         authTypes: [.apiKey, .oauth2],
         streams: KlaviyoStream.all.map(\.descriptor),
-        configSchema: ProviderDescriptor.httpConfigSchema(defaultBaseURL: baseURL),
+        configSchema: ProviderDescriptor.httpConfigSchema(
+            defaultBaseURL: baseURL,
+            adding: [
+                "membership_full_pass_days": JSONSchema.integer(
+                    minimum: 0,
+                    maximum: 3650,
+                    default: 7,
+                    "How often list_memberships and segment_memberships read every list whole, tombstoning ended memberships (0: every run)."
+                )
+            ]
+        ),
         oauth: OAuthSpec(
             authorizeURL: "https://www.klaviyo.com/oauth/authorize",
             tokenURL: "https://a.klaviyo.com/oauth/token",

@@ -17,7 +17,7 @@ struct RestConfig: Decodable, Sendable {
     /// anything else), fills in the defaults, then decodes it.
     init(_ config: [String: JSONValue]) throws {
         let schema = RestProvider.descriptor.configSchema
-        let violations = JSONSchema.validate(.object(config), against: schema, at: "config")
+        let violations = RestProvider.descriptor.violations(config: config)
         guard violations.isEmpty else {
             let listed = violations.prefix(3).map(\.description).joined(separator: "; ")
             throw ConnectorError(code: "invalid_config", message: listed, retryable: false)
@@ -44,6 +44,49 @@ struct RestConfig: Decodable, Sendable {
         }
     }
 
+    /// How many parents above it a child stream may have (the chain a read walks for parent keys).
+    static let maxParentDepth = 5
+
+    /// What the schema cannot say: a parent is another stream of the config, read whole (no cursor
+    /// on a child stream), and following parents never comes back to a stream nor goes too deep.
+    static func violations(_ config: [String: JSONValue]) -> [SchemaViolation] {
+        guard let streams = config["streams"]?.arrayValue else { return [] }
+        let names = streams.map { $0["name"]?.stringValue }
+        func parent(of index: Int) -> String? { streams[index]["parent"]?["stream"]?.stringValue }
+        var found: [SchemaViolation] = []
+        for index in streams.indices {
+            guard let target = parent(of: index) else { continue }
+            let field = "config.streams[\(index)].parent.stream"
+            if streams[index]["cursor_field"] != nil {
+                found.append(SchemaViolation(path: "config.streams[\(index)].cursor_field", message: "must be absent on a child stream (read whole)"))
+            }
+            if target == names[index] {
+                found.append(SchemaViolation(path: field, message: "must name another stream, not the stream itself"))
+                continue
+            }
+            guard names.contains(target) else {
+                found.append(SchemaViolation(path: field, message: "must name a stream of config.streams"))
+                continue
+            }
+            // Up the chain: back to this stream is a cycle (one above it is reported at its own streams).
+            var chain = [names[index] ?? ""]
+            var next: String? = target
+            while let name = next, !chain.dropFirst().contains(name) {
+                if name == chain[0] {
+                    found.append(SchemaViolation(path: field, message: "must not form a cycle: " + (chain + [name]).joined(separator: " → ")))
+                    break
+                }
+                chain.append(name)
+                if chain.count - 1 > maxParentDepth {
+                    found.append(SchemaViolation(path: field, message: "must be at most \(maxParentDepth) parents deep"))
+                    break
+                }
+                next = names.firstIndex(of: name).flatMap(parent(of:))
+            }
+        }
+        return found
+    }
+
     func stream(named name: String) -> RestStream? {
         streams.first { $0.name == name }
     }
@@ -65,10 +108,15 @@ struct RestStream: Decodable, Sendable {
     var query: [String: String]?
     /// Absent: one request, one page.
     var pagination: RestPagination?
+    /// Makes it a child stream: read under each record of another stream.
+    var parent: RestParent?
+
+    /// The member a child stream's records get: their parent's primary key.
+    static let parentMember = "_parent_id"
 
     // Spelled out: a key strategy would rename the keys inside `query` as well.
     enum CodingKeys: String, CodingKey {
-        case name, path, query, pagination
+        case name, path, query, pagination, parent
         case recordsPath = "records_path"
         case primaryKey = "primary_key"
         case cursorField = "cursor_field"
@@ -82,8 +130,19 @@ struct RestStream: Decodable, Sendable {
     }
 
     var descriptor: StreamDescriptor {
-        StreamDescriptor(name: name, syncMode: cursorField == nil ? .fullRefresh : .incremental, primaryKey: [primaryKey], cursorField: cursorField)
+        StreamDescriptor(
+            name: name,
+            syncMode: cursorField == nil ? .fullRefresh : .incremental,
+            primaryKey: parent == nil ? [primaryKey] : [Self.parentMember, primaryKey],
+            cursorField: cursorField
+        )
     }
+}
+
+/// A child stream's parent: the stream whose records' primary keys fill `{id}` in `path`.
+struct RestParent: Decodable, Sendable {
+    var stream: String
+    var path: String
 }
 
 /// How the credential travels, by the config's `auth.type`.

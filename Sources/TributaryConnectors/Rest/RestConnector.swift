@@ -36,7 +36,10 @@ struct RestConnector: Connector {
         guard let stream = config.stream(named: request.stream.name) else {
             throw ConnectorError(code: "unknown_stream", message: "config.streams has no stream \(request.stream.name)", retryable: false)
         }
-        let key = stream.primaryKey
+        if let parent = stream.parent {
+            try await readChildren(stream, of: parent, request: request, emit: emit)
+            return
+        }
         let format = stream.cursorFormat ?? .rfc3339
         // The checkpoint, or the historical start in the cursor's format (none for plain numbers).
         let since =
@@ -44,10 +47,34 @@ struct RestConnector: Connector {
             ? nil : (request.cursor?.stringValue ?? CursorValue.start(days: request.historicalSyncDays, format: format))
         var query = stream.fixedQuery
         if let since, let param = stream.cursorParam { query.append((param, CursorValue.parameter(since))) }
-
-        var pager = Pager(stream.pagination ?? .singlePage, http: http, path: stream.path, query: query)
         var newest = since
         var budget = PageBudget(limit: http.limits.maxPagesPerStream, stream: stream.name)
+        try await walk(stream, path: stream.path, query: query, budget: &budget) { items, ids, done in
+            var records: [SourceRecord] = []
+            for (item, id) in zip(items, ids) {
+                if let cursorField = stream.cursorField, let value = Self.scalar(item[cursorField]) {
+                    // Without a cursor parameter the API sends everything: keep what is not provably older
+                    // (the checkpoint's own value included: a record changed later within it carries it too).
+                    if stream.cursorParam == nil, let since, !CursorValue.reaches(value, since) { continue }
+                    newest = CursorValue.newer(newest, value)
+                }
+                records.append(SourceRecord(id: id, json: item.jsonText))
+            }
+            // The API's order is unknown, so the cursor only moves once the whole stream is read.
+            try await emit(RecordBatch(records: records, checkpoint: done ? newest.map(JSONValue.string) : nil))
+        }
+    }
+
+    /// Reads `path` page by page as `stream`'s pagination says, handing `body` each page's records,
+    /// their primary keys and whether it was the last. A record without its key fails the read.
+    func walk(
+        _ stream: RestStream,
+        path: String,
+        query: [(String, String)],
+        budget: inout PageBudget,
+        page handle: (_ items: [JSONValue], _ ids: [String], _ done: Bool) async throws -> Void
+    ) async throws {
+        var pager = Pager(stream.pagination ?? .singlePage, http: http, path: path, query: query)
         var previousIDs: [String] = []
         while let url = pager.next() {
             try budget.spend()
@@ -61,24 +88,15 @@ struct RestConnector: Connector {
                     retryable: true
                 )
             }
-            var records: [SourceRecord] = []
-            var ids: [String] = []
-            for item in items {
-                guard let id = Self.scalar(item[key]) else {
+            let ids = try items.map { item in
+                guard let id = Self.scalar(item[stream.primaryKey]) else {
                     throw ConnectorError(
                         code: "missing_primary_key",
-                        message: "a record of \(ProviderHTTP.path(of: url)) has no \(key)",
+                        message: "a record of \(ProviderHTTP.path(of: url)) has no \(stream.primaryKey)",
                         retryable: false
                     )
                 }
-                ids.append(id)
-                if let cursorField = stream.cursorField, let value = Self.scalar(item[cursorField]) {
-                    // Without a cursor parameter the API sends everything: keep what is not provably older
-                    // (the checkpoint's own value included: a record changed later within it carries it too).
-                    if stream.cursorParam == nil, let since, !CursorValue.reaches(value, since) { continue }
-                    newest = CursorValue.newer(newest, value)
-                }
-                records.append(SourceRecord(id: id, json: item.jsonText))
+                return id
             }
             // An API that ignores the offset or page parameter would otherwise be read until the page limit.
             if !ids.isEmpty, ids == previousIDs, pager.pagesByPosition {
@@ -90,8 +108,7 @@ struct RestConnector: Connector {
             }
             previousIDs = ids
             try pager.advance(after: body, headers: page.headers, count: items.count, current: url)
-            // The API's order is unknown, so the cursor only moves once the whole stream is read.
-            try await emit(RecordBatch(records: records, checkpoint: pager.isDone ? newest.map(JSONValue.string) : nil))
+            try await handle(items, ids, pager.isDone)
         }
     }
 

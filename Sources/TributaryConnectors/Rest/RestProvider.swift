@@ -77,6 +77,16 @@ public enum RestProvider: Provider {
             ],
             "query": ["type": "object", "additionalProperties": ["type": "string"]],
             "pagination": ["$ref": "#/$defs/pagination"],
+            "parent": JSONSchema.closedObject(
+                required: ["stream", "path"],
+                [
+                    "stream": JSONSchema.string(pattern: "^[a-z][a-z0-9_]{0,62}$", "Another stream of the config, whose records are the parents."),
+                    "path": JSONSchema.string(
+                        pattern: "^/.*\\{id\\}",
+                        "The children's path; {id} is a parent's primary key, percent-encoded as one path segment."
+                    ),
+                ]
+            ),
         ]
     )
 
@@ -98,7 +108,8 @@ public enum RestProvider: Provider {
         // Any API's OAuth endpoints are the admin's to give: PUT /v1/providers/rest/oauth-app
         // with authorize_url and token_url.
         oauth: OAuthSpec(authorizeURL: "", tokenURL: "", clientAuthentication: .basic, defaultScopes: []),
-        streamsInConfig: streams(config:)
+        streamsInConfig: streams(config:),
+        configRules: RestConfig.violations
     )
 
     /// The streams a `rest` config declares; none for a config that does not decode.
