@@ -18,7 +18,7 @@ struct RestConnector: Connector {
             baseURL: config.baseURL,
             credential: credential,
             keyPlacement: config.auth?.placement ?? RestAuth.bearer.placement,
-            limiter: RateLimiter(burst: 10, perSecond: 10),
+            limiter: RateLimiter(.uniform(config.rateLimit?.limit ?? .unlimited)),
             logger: context.logger,
             egress: context.egress,
             limits: context.limits
