@@ -49,6 +49,9 @@ struct RestConnector: Connector {
         var newest = since
         var budget = PageBudget(limit: http.limits.maxPagesPerStream, stream: stream.name)
         var previousIDs: [String] = []
+        // Pages are stored in batches of `batchSize` records: the cursor moves only at the end anyway, and
+        // a write per page of 100 would cost a transaction each.
+        var pending: [SourceRecord] = []
         while let url = pager.next() {
             try budget.spend()
             let page = try await http.get(url)
@@ -90,10 +93,21 @@ struct RestConnector: Connector {
             }
             previousIDs = ids
             try pager.advance(after: body, headers: page.headers, count: items.count, current: url)
+            pending += records
             // The API's order is unknown, so the cursor only moves once the whole stream is read.
-            try await emit(RecordBatch(records: records, checkpoint: pager.isDone ? newest.map(JSONValue.string) : nil))
+            if pager.isDone {
+                try await emit(RecordBatch(records: pending, checkpoint: newest.map(JSONValue.string)))
+                pending = []
+            } else if pending.count >= Self.batchSize {
+                try await emit(RecordBatch(records: pending, checkpoint: nil))
+                pending = []
+            }
         }
+        if !pending.isEmpty { try await emit(RecordBatch(records: pending, checkpoint: nil)) }
     }
+
+    /// Records per stored batch (each a transaction with its checkpoint).
+    static let batchSize = 5000
 
     static func scalar(_ value: JSONValue?) -> String? {
         switch value {
