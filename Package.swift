@@ -136,4 +136,16 @@ if Context.environment["TRIBUTARY_BENCH"] == "1" {
             path: "bench/ClaimRun"
         )
     )
+    // The fake providers of `bench/provider-limit` and `bench/rest-vs-dlt`.
+    package.products.append(.executable(name: "bench-fakes", targets: ["bench-fakes"]))
+    package.targets.append(
+        .executableTarget(
+            name: "bench-fakes",
+            dependencies: [
+                "Fakes", "TributaryConnectors",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "bench/BenchFakes"
+        )
+    )
 }

@@ -42,9 +42,13 @@ public actor FakeJSONAPI {
     /// `/groups` lists `{"groups":[{"id":…}]}`, `/groups/{id}/members` a group's `{"members":[…]}` (404: no such group).
     private var groups: [String: [JSONValue]] = [:]
 
-    public init(auth: Auth = .none, pageSize: Int = 10) {
+    /// Fixed-window limits in front of every route (nil: none).
+    public nonisolated let limits: FixedWindowLimits?
+
+    public init(auth: Auth = .none, pageSize: Int = 10, limits: FixedWindowLimits? = nil) {
         self.auth = auth
         self.pageSize = pageSize
+        self.limits = limits
     }
 
     /// `version` defaults to the id; a text of digits sets it (beyond 2^53 if need be).
@@ -63,6 +67,7 @@ public actor FakeJSONAPI {
 
     public nonisolated var router: Router<BasicRequestContext> {
         let router = Router()
+        if let limits { router.add(middleware: FixedWindowLimits.Middleware(limits)) }
         router.get("items/:style") { request, context in
             try await self.serve(request, style: context.parameters.get("style") ?? "")
         }

@@ -42,8 +42,12 @@ public actor FakeKlaviyo {
     private var childDelay: Duration = .zero
     private var failingParents: [String: Int] = [:]
 
-    public init(apiKey: String = "pk_test_fake") {
+    /// Per-endpoint fixed-window limits in front of every route (nil: none).
+    public nonisolated let limits: FixedWindowLimits?
+
+    public init(apiKey: String = "pk_test_fake", limits: FixedWindowLimits? = nil) {
         self.apiKey = apiKey
+        self.limits = limits
     }
 
     public func add(type: String, id: String, attributes: [String: JSONValue], channel: String? = nil) {
@@ -82,6 +86,7 @@ public actor FakeKlaviyo {
 
     public nonisolated var router: Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        if let limits { router.add(middleware: FixedWindowLimits.Middleware(limits)) }
         // One catch-all route, so unknown paths get Klaviyo's JSON:API 404 rather than Hummingbird's empty one.
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("**", method: method) { request, _ in await self.respond(to: request) }

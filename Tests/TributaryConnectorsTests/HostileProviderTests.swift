@@ -53,7 +53,7 @@ struct HostileProviderTests {
                 baseURL: base,
                 credential: .apiKey(fuzz.text()),
                 keyPlacement: fuzz.pick([.header("X-Key"), .query(fuzz.text(1...4)), .basic(username: fuzz.text())]),
-                limiter: RateLimiter(burst: 1, perSecond: 1),
+                limiter: RateLimiter(.uniform(RateLimit(perSecond: 1))),
                 logger: testContext([:], credential: .none).logger
             )
             let path = fuzz.pick(["/", "/items"]) + fuzz.text(0...12)

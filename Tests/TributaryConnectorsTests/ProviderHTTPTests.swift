@@ -18,7 +18,7 @@ struct ProviderHTTPTests {
             baseURL: "http://\(host):\(port)\(path)",
             credential: .apiKey("secret-key-1"),
             keyPlacement: .header("X-Key"),
-            limiter: RateLimiter(burst: 100, perSecond: 100),
+            limiter: RateLimiter(.uniform(RateLimit(perSecond: 100))),
             logger: testContext([:], credential: .none).logger,
             egress: egress,
             limits: limits
@@ -213,7 +213,7 @@ struct ProviderHTTPTests {
                 baseURL: "https://x.test",
                 credential: .apiKey("k"),
                 keyPlacement: .header("Host"),
-                limiter: RateLimiter(burst: 1, perSecond: 1),
+                limiter: RateLimiter(.uniform(RateLimit(perSecond: 1))),
                 logger: testContext([:], credential: .none).logger
             )
         }

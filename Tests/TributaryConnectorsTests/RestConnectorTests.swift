@@ -181,7 +181,7 @@ struct RestConnectorTests {
             baseURL: "https://api.example.test/v2",
             credential: .none,
             keyPlacement: .header("X"),
-            limiter: RateLimiter(burst: 1, perSecond: 1),
+            limiter: RateLimiter(.uniform(RateLimit(perSecond: 1))),
             logger: testContext([:], credential: .none).logger
         )
         #expect(http.url("/items?status=open", query: [("page", "2")]) == "https://api.example.test/v2/items?status=open&page=2")

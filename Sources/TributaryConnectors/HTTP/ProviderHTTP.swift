@@ -22,7 +22,8 @@ public struct HTTPPage: Sendable {
 
 /// The HTTP layer every connector uses: the base URL of the config (every request stays on its
 /// origin), the egress policy (every request resolved, checked and pinned), auth injection and the
-/// vault's refresh-once-on-401, a per-credential rate limiter that honours `Retry-After`, retries
+/// vault's refresh-once-on-401, a rate limiter shared by the connector's concurrent streams (each endpoint's
+/// own budget, the provider's `RateLimit-*` headers, and `Retry-After` for the whole account), retries
 /// with backoff and jitter on 429, 5xx, timeouts and connection errors, a deadline on each whole
 /// request, a response size limit, and errors that name the URL path — never the credential.
 public struct ProviderHTTP: Sendable {
@@ -83,23 +84,30 @@ public struct ProviderHTTP: Sendable {
         let maxAttempts = max(limits.maxAttempts, 1)
         while true {
             attempt += 1
-            try await limiter.acquire()
             var request = HTTPClientRequest(url: url)
             request.method = .GET
             request.headers.add(name: "Accept", value: "application/json")
             for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
+            // The token first: a refresh is another endpoint's request, and must not hold this one's slot.
             let token = try await authorize(&request, rejected: rejectedToken)
+            let ticket = try await limiter.acquire(path: path)
 
             let status: UInt
             let headers: HTTPHeaders
             let body: Data
             do {
                 (status, headers, body) = try await exchange(request, attempt: attempt)
+                if let wait = limiter.finish(ticket, headers: headers, longest: limits.maxRetryAfter) {
+                    logger.debug("the provider's window is spent; waiting for its reset", metadata: ["path": "\(path)", "seconds": "\(wait)"])
+                }
             } catch let error as ConnectorError {
+                limiter.finish(ticket, headers: nil, longest: limits.maxRetryAfter)
                 throw error
             } catch let error as HTTPClientError where Self.isHeaderFault(error) {
+                limiter.finish(ticket, headers: nil, longest: limits.maxRetryAfter)
                 throw ConnectorError(code: "invalid_config", message: "\(path): a configured header is not valid HTTP", retryable: false)
             } catch {
+                limiter.finish(ticket, headers: nil, longest: limits.maxRetryAfter)
                 let timedOut = error is EgressClient.Timeout || (error as? HTTPClientError).map(Self.timeouts.contains) == true
                 if attempt < maxAttempts {
                     logger.warning(
@@ -139,8 +147,11 @@ public struct ProviderHTTP: Sendable {
                 guard attempt < maxAttempts, wait <= limits.maxRetryAfter else {
                     throw ConnectorError(code: "rate_limited", message: "\(path) kept answering 429 (rate limited)", retryable: true)
                 }
-                logger.info("rate limited; waiting", metadata: ["path": "\(path)", "seconds": "\(wait.components.seconds)"])
-                await limiter.pause(for: wait)
+                let count = limiter.throttled(for: wait)
+                logger.info(
+                    "rate limited (429); every request of the account waits",
+                    metadata: ["path": "\(path)", "seconds": "\(wait.components.seconds)", "throttled_so_far": "\(count)"]
+                )
                 continue
             case 500..<600:
                 guard attempt < maxAttempts else {

@@ -16,12 +16,19 @@ struct KeapConnector: Connector {
             baseURL: context.string("base_url") ?? KeapProvider.baseURL,
             credential: context.credential,
             keyPlacement: .header("X-Keap-API-Key"),
-            // Keap allows bursts of about 25 calls a second.
-            limiter: RateLimiter(burst: 10, perSecond: 10),
+            limiter: RateLimiter(.uniform(Self.rateLimit(context.credential))),
             logger: context.logger,
             egress: context.egress,
             limits: context.limits
         )
+    }
+
+    /// Keap's throttles ("Throttles and Quotas"): a personal access token or service account key
+    /// 10 queries/s and 240/min; an OAuth client 1500/min, under the 25/s spike policy every caller has.
+    /// (Their daily quotas, 30,000 and 150,000, are beyond what one run asks.)
+    static func rateLimit(_ credential: ConnectorCredential) -> RateLimit {
+        if case .oauth2 = credential { return RateLimit(perSecond: 25, perMinute: 1500) }
+        return RateLimit(perSecond: 10, perMinute: 240)
     }
 
     func check() async throws {

@@ -26,8 +26,7 @@ struct KlaviyoConnector: Connector {
             credential: context.credential,
             keyPlacement: .header("Authorization", prefix: "Klaviyo-API-Key "),
             extraHeaders: [("revision", Self.revision), ("Accept", "application/vnd.api+json")],
-            // Klaviyo's "M" tier, which its read endpoints meet or exceed: bursts of 10/s, 150/min steady.
-            limiter: RateLimiter(burst: 10, perSecond: 2.5),
+            limiter: RateLimiter(KlaviyoRateLimits.policy),
             logger: context.logger,
             egress: context.egress,
             limits: context.limits

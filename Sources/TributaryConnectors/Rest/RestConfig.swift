@@ -7,9 +7,12 @@ struct RestConfig: Decodable, Sendable {
     /// Absent: the credential goes in `Authorization: Bearer …`.
     var auth: RestAuth?
     var streams: [RestStream]
+    /// Absent or null: no allowance of our own, only the API's `X-RateLimit-*`/`RateLimit-*` headers and 429s.
+    var rateLimit: RestRateLimit?
 
     enum CodingKeys: String, CodingKey {
         case baseURL = "base_url"
+        case rateLimit = "rate_limit"
         case auth, streams
     }
 
@@ -90,6 +93,19 @@ struct RestConfig: Decodable, Sendable {
     func stream(named name: String) -> RestStream? {
         streams.first { $0.name == name }
     }
+}
+
+/// `rate_limit`: the most requests the API takes in any second and in any minute (either may be omitted).
+struct RestRateLimit: Decodable, Sendable {
+    var perSecond: Int?
+    var perMinute: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case perSecond = "per_second"
+        case perMinute = "per_minute"
+    }
+
+    var limit: RateLimit { RateLimit(perSecond: perSecond, perMinute: perMinute) }
 }
 
 /// One stream of a `rest` config: where it is, where its records sit, its key and its cursor.

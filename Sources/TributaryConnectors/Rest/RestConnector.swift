@@ -18,7 +18,7 @@ struct RestConnector: Connector {
             baseURL: config.baseURL,
             credential: credential,
             keyPlacement: config.auth?.placement ?? RestAuth.bearer.placement,
-            limiter: RateLimiter(burst: 10, perSecond: 10),
+            limiter: RateLimiter(.uniform(config.rateLimit?.limit ?? .unlimited)),
             logger: context.logger,
             egress: context.egress,
             limits: context.limits
@@ -49,8 +49,11 @@ struct RestConnector: Connector {
         if let since, let param = stream.cursorParam { query.append((param, CursorValue.parameter(since))) }
         var newest = since
         var budget = PageBudget(limit: http.limits.maxPagesPerStream, stream: stream.name)
+        // Pages are stored in batches of up to `batchSize` records or `batchBytes` of JSON: the cursor
+        // moves only at the end anyway, and a transaction per page of 100 would cost more than the page.
+        var pending: [SourceRecord] = []
+        var pendingBytes = 0
         try await walk(stream, path: stream.path, query: query, budget: &budget) { items, ids, done in
-            var records: [SourceRecord] = []
             for (item, id) in zip(items, ids) {
                 if let cursorField = stream.cursorField, let value = Self.scalar(item[cursorField]) {
                     // Without a cursor parameter the API sends everything: keep what is not provably older
@@ -58,12 +61,23 @@ struct RestConnector: Connector {
                     if stream.cursorParam == nil, let since, !CursorValue.reaches(value, since) { continue }
                     newest = CursorValue.newer(newest, value)
                 }
-                records.append(SourceRecord(id: id, json: item.jsonText))
+                let record = SourceRecord(id: id, json: item.jsonText)
+                pendingBytes += record.json.utf8.count
+                pending.append(record)
             }
             // The API's order is unknown, so the cursor only moves once the whole stream is read.
-            try await emit(RecordBatch(records: records, checkpoint: done ? newest.map(JSONValue.string) : nil))
+            if done || pending.count >= Self.batchSize || pendingBytes >= Self.batchBytes {
+                try await emit(RecordBatch(records: pending, checkpoint: done ? newest.map(JSONValue.string) : nil))
+                pending = []
+                pendingBytes = 0
+            }
         }
+        if !pending.isEmpty { try await emit(RecordBatch(records: pending, checkpoint: nil)) }
     }
+
+    /// The most records, and bytes of their JSON, one stored batch holds (a transaction with its checkpoint).
+    static let batchSize = 5000
+    static let batchBytes = 16 << 20
 
     /// Reads `path` page by page as `stream`'s pagination says, handing `body` each page's records,
     /// their primary keys and whether it was the last. A record without its key fails the read.

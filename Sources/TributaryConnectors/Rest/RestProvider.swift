@@ -90,6 +90,21 @@ public enum RestProvider: Provider {
         ]
     )
 
+    /// `null` (the default, as when absent): no allowance of our own — the API's headers and 429s pace the reads.
+    static let rateLimitSchema: JSONValue = [
+        "type": ["object", "null"],
+        "additionalProperties": false,
+        "properties": [
+            "per_second": JSONSchema.integer(minimum: 1, maximum: 100_000, "At most this many requests in any second."),
+            "per_minute": JSONSchema.integer(minimum: 1, maximum: 6_000_000, "At most this many requests in any minute."),
+        ],
+        "default": .null,
+        "description": .string(
+            "The API's allowance: either member may be omitted. null or absent: no limit of our own; the API's "
+                + "X-RateLimit-*/RateLimit-* headers (a spent window waits for its reset) and 429 Retry-After still pace the reads."
+        ),
+    ]
+
     public static let descriptor = ProviderDescriptor(
         id: "rest",
         name: "Any JSON API (declarative)",
@@ -102,6 +117,7 @@ public enum RestProvider: Provider {
                 "base_url": JSONSchema.string(format: "uri"),
                 "historical_sync_days": JSONSchema.integer(minimum: 1, maximum: 3650, default: 90),
                 "auth": authSchema,
+                "rate_limit": rateLimitSchema,
                 "streams": ["type": "array", "minItems": 1, "maxItems": 50, "items": streamSchema],
             ]
         ),
