@@ -22,16 +22,6 @@ extension JSONValue {
         return nil
     }
 
-    /// The value as compact JSON text, keys sorted. Postgres's jsonb cannot hold U+0000, so a
-    /// provider string carrying one gets U+FFFD in its place rather than failing the stream forever.
-    public var jsonText: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let text = (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "null"
-        guard text.contains("\\u0000") else { return text }
-        return (try? String(decoding: encoder.encode(withoutNUL), as: UTF8.self)) ?? "null"
-    }
-
     /// The value with every U+0000 (in strings and in keys) replaced by U+FFFD. Two keys that
     /// become one (`"a\u{0}"` and `"a\u{FFFD}"`) keep one value, the same every time: the key that
     /// had no NUL wins, else the smallest original key.

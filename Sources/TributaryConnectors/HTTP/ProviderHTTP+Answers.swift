@@ -5,7 +5,7 @@ import NIOHTTP1
 extension ProviderHTTP {
     static func parse(_ data: Data, url: String) throws -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, fromOutside: data)
+            return try JSONParser.parse(Array(data))
         } catch {
             throw ConnectorError(code: "malformed_response", message: "\(Self.path(of: url)) answered a body that is not valid JSON", retryable: true)
         }

@@ -1,0 +1,242 @@
+/// A strict RFC 8259 parser straight into `JSONValue`, for providers' answers: Foundation's
+/// `JSONDecoder` reaches a `JSONValue` through `Codable`, one thrown error per type it tries, which
+/// cost two fifths of a run-task's CPU. It accepts and refuses what `JSONDecoder` does (trailing
+/// commas included), and gives the same values (an integer literal beyond ±2^53 that fits `Int64`
+/// stays exact; unlike Foundation's, a fraction such as `92233720368547758.07` stays a number); a document nested deeper
+/// than `maxDepth` (recursion on the caller's thread), invalid UTF-8 or an unpaired surrogate escape
+/// is refused. It never traps: every
+/// index is checked, and numbers are converted only through failable initializers.
+public struct JSONParser {
+    public struct Malformed: Error, Sendable, Equatable {
+        public var offset: Int
+    }
+
+    public static let maxDepth = 256
+
+    public static func parse(_ bytes: [UInt8]) throws(Malformed) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(Malformed) -> JSONValue in
+            var parser = JSONParser(buffer)
+            parser.skipSpace()
+            let value = try parser.value(depth: 0)
+            parser.skipSpace()
+            guard parser.index == buffer.count else { throw Malformed(offset: parser.index) }
+            return value
+        }
+    }
+
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+    }
+
+    private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private func fail() -> Malformed { Malformed(offset: index) }
+
+    private mutating func skipSpace() {
+        while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
+    }
+
+    private mutating func expect(_ literal: StaticString) throws(Malformed) {
+        let count = literal.utf8CodeUnitCount
+        guard bytes.count - index >= count else { throw fail() }
+        let start = literal.utf8Start
+        for offset in 0..<count where bytes[index + offset] != start[offset] { throw fail() }
+        index += count
+    }
+
+    private mutating func value(depth: Int) throws(Malformed) -> JSONValue {
+        guard let byte = current else { throw fail() }
+        switch byte {
+        case UInt8(ascii: "{"): return try object(depth: depth + 1)
+        case UInt8(ascii: "["): return try array(depth: depth + 1)
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"):
+            try expect("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expect("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expect("null")
+            return .null
+        default: return try number()
+        }
+    }
+
+    private mutating func object(depth: Int) throws(Malformed) -> JSONValue {
+        guard depth <= Self.maxDepth else { throw fail() }
+        index += 1  // {
+        var fields: [String: JSONValue] = [:]
+        skipSpace()
+        if current == UInt8(ascii: "}") {
+            index += 1
+            return .object(fields)
+        }
+        while true {
+            skipSpace()
+            if current == UInt8(ascii: "}") {  // a trailing comma, which Foundation's decoder lets pass
+                index += 1
+                return .object(fields)
+            }
+            guard current == UInt8(ascii: "\"") else { throw fail() }
+            let key = try string()
+            skipSpace()
+            guard current == UInt8(ascii: ":") else { throw fail() }
+            index += 1
+            skipSpace()
+            fields[key] = try value(depth: depth)  // a repeated key: the last one stands
+            skipSpace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return .object(fields)
+            default: throw fail()
+            }
+        }
+    }
+
+    private mutating func array(depth: Int) throws(Malformed) -> JSONValue {
+        guard depth <= Self.maxDepth else { throw fail() }
+        index += 1  // [
+        var items: [JSONValue] = []
+        skipSpace()
+        if current == UInt8(ascii: "]") {
+            index += 1
+            return .array(items)
+        }
+        while true {
+            skipSpace()
+            if current == UInt8(ascii: "]") {  // a trailing comma, which Foundation's decoder lets pass
+                index += 1
+                return .array(items)
+            }
+            items.append(try value(depth: depth))
+            skipSpace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                return .array(items)
+            default: throw fail()
+            }
+        }
+    }
+
+    private mutating func string() throws(Malformed) -> String {
+        index += 1  // opening quote
+        let start = index
+        // The common case: no escapes, read the bytes as they are.
+        while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+            guard byte >= 0x20 else { throw fail() }
+            index += 1
+        }
+        guard let stop = current else { throw fail() }
+        var utf8 = Array(bytes[start..<index])
+        if stop == UInt8(ascii: "\"") {
+            index += 1
+            return try text(utf8, at: start)
+        }
+        while true {
+            guard let byte = current else { throw fail() }
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                return try text(utf8, at: start)
+            case UInt8(ascii: "\\"):
+                index += 1
+                guard let escaped = current else { throw fail() }
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escaped)
+                case UInt8(ascii: "b"): utf8.append(0x08)
+                case UInt8(ascii: "f"): utf8.append(0x0C)
+                case UInt8(ascii: "n"): utf8.append(0x0A)
+                case UInt8(ascii: "r"): utf8.append(0x0D)
+                case UInt8(ascii: "t"): utf8.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try hex4()
+                    if (0xD800...0xDBFF).contains(scalar) {
+                        // A high surrogate must be followed by an escaped low one.
+                        try expect("\\u")
+                        let low = try hex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw fail() }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00...0xDFFF).contains(scalar) {
+                        throw fail()
+                    }
+                    guard let unicode = Unicode.Scalar(scalar) else { throw fail() }
+                    utf8.append(contentsOf: String(Character(unicode)).utf8)
+                default: throw fail()
+                }
+            default:
+                guard byte >= 0x20 else { throw fail() }
+                utf8.append(byte)
+                index += 1
+            }
+        }
+    }
+
+    private func text(_ utf8: [UInt8], at start: Int) throws(Malformed) -> String {
+        guard let text = String(validating: utf8, as: UTF8.self) else { throw Malformed(offset: start) }
+        return text
+    }
+
+    private mutating func hex4() throws(Malformed) -> UInt32 {
+        guard bytes.count - index >= 4 else { throw fail() }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw fail()
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    private mutating func number() throws(Malformed) -> JSONValue {
+        let start = index
+        if current == UInt8(ascii: "-") { index += 1 }
+        guard let first = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { throw fail() }
+        index += 1
+        if first != UInt8(ascii: "0") { skipDigits() }
+        var integral = true
+        if current == UInt8(ascii: ".") {
+            integral = false
+            index += 1
+            guard digits() else { throw fail() }
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            integral = false
+            index += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
+            guard digits() else { throw fail() }
+        }
+        let literal = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        guard let double = Double(literal), double.isFinite else { throw Malformed(offset: start) }
+        // Beyond 2^53 a Double rounds: an integer literal that fits Int64 stays exact.
+        if integral, abs(double) >= 9_007_199_254_740_992, let exact = Int64(literal) { return .integer(exact) }
+        return .number(double)
+    }
+
+    private mutating func skipDigits() {
+        while let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { index += 1 }
+    }
+
+    /// Skips one or more digits; false when there was none.
+    private mutating func digits() -> Bool {
+        let start = index
+        skipDigits()
+        return index > start
+    }
+}
