@@ -56,7 +56,8 @@ struct CheckIsolationTests {
                 let answer = try reply.decode(CheckView.self)
                 #expect(answer.ok == false)
                 #expect(answer.error?.code == "check_timeout")
-                #expect(took < .seconds(6), "\(took)")
+                // Well within the HTTP layer's own limits (60 s): the 2 s wall clock stopped it, however loaded the machine.
+                #expect(took < .seconds(20), "\(took)")
                 #expect(try await Self.healthy(client))
                 // The child is gone, not left hanging.
                 #expect(checkProcesses(integration: id).isEmpty)
