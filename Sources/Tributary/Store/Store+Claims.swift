@@ -31,8 +31,14 @@ extension Store {
                 """
                 WITH running AS (
                     SELECT tenant_id, provider, integration_id FROM sync_runs WHERE status = 'running'
-                ), busy_accounts AS (
-                    SELECT r.provider, c.fingerprint, c.bound_origin FROM running r JOIN credentials c ON c.integration_id = r.integration_id
+                ), blocked_integrations AS (
+                    -- Integrations sharing a provider account with a running run: computed once, from
+                    -- the few running runs, through the fingerprint index (migrations/0011).
+                    SELECT other.integration_id FROM running r
+                    JOIN credentials mine ON mine.integration_id = r.integration_id
+                    JOIN credentials other ON other.fingerprint = mine.fingerprint
+                        AND other.bound_origin IS NOT DISTINCT FROM mine.bound_origin
+                    JOIN integrations i ON i.id = other.integration_id AND i.provider = r.provider
                 ), busy_tenants AS (
                     SELECT tenant_id, count(*) AS n_running FROM running GROUP BY tenant_id
                 ), full_providers AS (
@@ -42,7 +48,7 @@ extension Store {
                     WHERE r.status = 'queued' AND r.not_before <= now()
                       AND r.tenant_id NOT IN (SELECT tenant_id FROM busy_tenants)
                       AND r.provider NOT IN (SELECT provider FROM full_providers)
-                      AND NOT \(unescaped: Self.accountBusy)
+                      AND r.integration_id NOT IN (SELECT integration_id FROM blocked_integrations)
                     ORDER BY r.not_before, r.queued_at
                     LIMIT 1
                 ), busy_tenant_run AS (
@@ -51,7 +57,7 @@ extension Store {
                         SELECT r.id, r.not_before, r.queued_at FROM sync_runs r
                         WHERE r.tenant_id = t.tenant_id AND r.status = 'queued' AND r.not_before <= now()
                           AND r.provider NOT IN (SELECT provider FROM full_providers)
-                          AND NOT \(unescaped: Self.accountBusy)
+                          AND r.integration_id NOT IN (SELECT integration_id FROM blocked_integrations)
                         ORDER BY r.not_before, r.queued_at
                         LIMIT 1
                     ) oldest
@@ -82,17 +88,6 @@ extension Store {
     }
 
     static let claimLockKey: Int64 = 0x7472_6963
-
-    /// Whether queued run `r` would share a provider account with a running run: the same provider,
-    /// the same credential (its keyed fingerprint) sent to the same origin. Such runs wait for each
-    /// other, so each has the account's whole rate budget and two never spend it twice.
-    static let accountBusy = """
-        EXISTS (
-            SELECT 1 FROM credentials c JOIN busy_accounts b
-              ON b.provider = r.provider AND b.fingerprint = c.fingerprint AND b.bound_origin IS NOT DISTINCT FROM c.bound_origin
-            WHERE c.integration_id = r.integration_id
-        )
-        """
 
     /// Claims one given queued run, for `run-task` started by hand (benchmarks, debugging).
     func claimQueuedRun(id: UUID, owner: String, leaseSeconds: Int) async throws -> ClaimedRun? {
