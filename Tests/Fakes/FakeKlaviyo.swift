@@ -187,17 +187,11 @@ public actor FakeKlaviyo {
         }
         func value(_ key: String) -> String? { params.last(where: { $0.key == key })?.value }
 
-        var size = paging.size
-        if let raw = value("page[size]"), let maximum = paging.max {
-            guard let n = Int(raw), (1...maximum).contains(n) else {
-                return Self.invalid("Page size must be an integer between 1 and \(maximum).", parameter: "page[size]")
-            }
-            size = n
-        }
-        var offset = 0
-        if let raw = value("page[cursor]") {
-            guard let decoded = Self.decodeCursor(raw) else { return Self.invalid("Invalid page cursor.", parameter: "page[cursor]") }
-            offset = decoded
+        let size: Int
+        let offset: Int
+        switch Self.page(value, size: paging.size, maximum: paging.max) {
+        case .success(let page): (size, offset) = page
+        case .failure(let refusal): return refusal.response
         }
 
         var conditions: [Condition] = []
@@ -563,6 +557,31 @@ public actor FakeKlaviyo {
     /// Opaque to clients, as Klaviyo's are: base64 of the offset into the filtered, sorted list.
     private static func encodeCursor(_ offset: Int) -> String { Data("offset:\(offset)".utf8).base64EncodedString() }
 
+    /// A 400 the fake answers, as an error a `Result` can carry.
+    private struct Refusal: Error {
+        var response: Response
+    }
+
+    /// The page a request asks for: `page[size]` (when the endpoint takes one, within `maximum`,
+    /// else `size`) and the offset its `page[cursor]` stands for; Klaviyo's 400 for either out of shape.
+    private static func page(_ value: (String) -> String?, size: Int, maximum: Int?) -> Result<(size: Int, offset: Int), Refusal> {
+        var size = size
+        if let raw = value("page[size]"), let maximum {
+            guard let n = Int(raw), (1...maximum).contains(n) else {
+                return .failure(Refusal(response: invalid("Page size must be an integer between 1 and \(maximum).", parameter: "page[size]")))
+            }
+            size = n
+        }
+        var offset = 0
+        if let raw = value("page[cursor]") {
+            guard let decoded = decodeCursor(raw) else {
+                return .failure(Refusal(response: invalid("Invalid page cursor.", parameter: "page[cursor]")))
+            }
+            offset = decoded
+        }
+        return .success((size, offset))
+    }
+
     private static func decodeCursor(_ raw: String) -> Int? {
         guard let data = Data(base64Encoded: raw), let text = String(data: data, encoding: .utf8), text.hasPrefix("offset:"),
             let offset = Int(text.dropFirst("offset:".count)), offset >= 0
@@ -780,17 +799,11 @@ extension FakeKlaviyo {
                 }
             if !allowed { return Self.invalid("'\(param.key)' is not an allowed query parameter.", parameter: param.key) }
         }
-        var size = route.pageSize ?? Int.max
-        if let raw = value("page[size]"), let maximum = route.maxPageSize {
-            guard let n = Int(raw), (1...maximum).contains(n) else {
-                return Self.invalid("Page size must be an integer between 1 and \(maximum).", parameter: "page[size]")
-            }
-            size = n
-        }
-        var offset = 0
-        if let raw = value("page[cursor]") {
-            guard let decoded = Self.decodeCursor(raw) else { return Self.invalid("Invalid page cursor.", parameter: "page[cursor]") }
-            offset = decoded
+        let size: Int
+        let offset: Int
+        switch Self.page(value, size: route.pageSize ?? Int.max, maximum: route.maxPageSize) {
+        case .success(let page): (size, offset) = page
+        case .failure(let refusal): return refusal.response
         }
         var conditions: [Condition] = []
         if let raw = value("filter") {

@@ -129,20 +129,14 @@ extension Store {
     /// Nil: there is no OAuth credential, or another process is refreshing it.
     func claimRefresh(integrationID: UUID, holder: String, seconds: Int) async throws -> StoredCredential? {
         try await withConnection { connection in
-            try await connection.rows(
+            try await connection.credential(
                 """
                 UPDATE credentials SET refresh_owner = \(holder), refresh_until = now() + interval '1 second' * \(seconds)
                 WHERE integration_id = \(integrationID) AND type = 'oauth2' AND (refresh_until IS NULL OR refresh_until <= now())
                 RETURNING \(unescaped: StoreConnection.credentialColumns)
                 """,
-                as: UUID.self,
-                String.self,
-                String.self,
-                Data.self,
-                Date?.self,
-                String?.self,
-                String?.self
-            ).first.map { StoreConnection.credential(integrationID: integrationID, $0) }
+                integrationID: integrationID
+            )
         }
     }
 
@@ -214,16 +208,16 @@ extension StoreConnection {
 
     /// The credential row.
     func storedCredential(integrationID: UUID) async throws -> StoredCredential? {
-        try await rows(
+        try await credential(
             "SELECT \(unescaped: Self.credentialColumns) FROM credentials WHERE integration_id = \(integrationID)",
-            as: UUID.self,
-            String.self,
-            String.self,
-            Data.self,
-            Date?.self,
-            String?.self,
-            String?.self
-        ).first.map { Self.credential(integrationID: integrationID, $0) }
+            integrationID: integrationID
+        )
+    }
+
+    /// The credential `query` returns (`credentialColumns`), if any.
+    func credential(_ query: PostgresQuery, integrationID: UUID) async throws -> StoredCredential? {
+        try await rows(query, as: UUID.self, String.self, String.self, Data.self, Date?.self, String?.self, String?.self)
+            .first.map { Self.credential(integrationID: integrationID, $0) }
     }
 
     /// A row of `credentialColumns` as a credential.

@@ -34,7 +34,7 @@ extension ProviderHTTP {
 
     /// What the provider said went wrong: JSON:API `errors[].detail`, `message`, `error_description`, or the start of the body.
     static func providerMessage(_ body: Data) -> String {
-        if let json = try? JSONDecoder().decode(JSONValue.self, fromOutside: body) {
+        if let json = try? JSONParser.parse(Array(body)) {
             if case .array(let errors)? = json["errors"], let first = errors.first {
                 if case .string(let detail)? = first["detail"] { return String(detail.prefix(300)) }
                 if case .string(let title)? = first["title"] { return String(title.prefix(300)) }
