@@ -10,7 +10,7 @@ func alertingSettings(smtp: String? = nil) -> [AbsoluteConfigKey: ConfigValue] {
     var values: [AbsoluteConfigKey: ConfigValue] = [
         "tributary.outbox.interval.ms": "50",
         "tributary.smtp.from": "alerts@tributary.test",
-        "tributary.webhook.timeout.seconds": "3",
+        "tributary.webhook.timeout.seconds": "15",
     ]
     if let smtp { values["tributary.smtp.url"] = .init(.string(smtp), isSecret: true) }
     return values
