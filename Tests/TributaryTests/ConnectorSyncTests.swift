@@ -58,6 +58,49 @@ struct ConnectorSyncTests {
         )
     }
 
+    @Test("records are stored from the provider's own text where jsonb takes it, else written again: every valid answer is stored")
+    func providerTextStored() async throws {
+        // Valid JSON that Postgres's jsonb would refuse as written (an escaped NUL, trailing commas,
+        // an exponent past numeric's), beside text it takes as it is; the records array comes twice
+        // and its last value stands, as for any repeated key.
+        let fraction = "0." + String(repeating: "1", count: 60)
+        let body = #"""
+            {"items": [{"id": 99}],
+             "items": [
+              { "id" : 1 ,
+                "name" : "pretty\tprinted" },
+              {"id":2,"name":"a\u0000b"},
+              {"id":3,"tags":[1,2,],},
+              {"id":4,"x":1e-1001},
+              {"id":5,"x":\#(fraction)},
+              {"id":6,"s":"\/\ud83d\ude00"},
+              {"id":7,"k":1,"k":2},
+              {"id":8,"big":12345678901234567890.5}
+             ]}
+            """#
+        let script = AnswerScript([], fallback: .json(body))
+        try await ScriptedServer.with(script) { port in
+            try await TestApp.run(worker: true) { client in
+                let tenant = try await client.createTenant()
+                let stream: JSON = ["name": "items", "path": "/items", "records_path": "/items", "primary_key": "id"]
+                let id = try await Self.restIntegration(client, tenant: tenant, port: port, stream: stream)
+                let run = try await client.waitForRun(tenant: tenant, integration: id)
+                #expect(run.status == "succeeded", "\(run)")
+                let records = try await client.allRecords(tenant: tenant, integration: id).records
+                let data = Dictionary(records.map { ($0.id, $0.data) }, uniquingKeysWith: { _, last in last })
+                #expect(data.keys.sorted() == ["1", "2", "3", "4", "5", "6", "7", "8"])
+                #expect(data["1"] == ["id": .int(1), "name": .string("pretty\tprinted")])
+                #expect(data["2"]?["name"]?.string == "a\u{FFFD}b")
+                #expect(data["3"] == ["id": .int(3), "tags": [.int(1), .int(2)]])
+                #expect(data["4"] == ["id": .int(4), "x": .int(0)])
+                #expect(data["5"]?["x"] == .double(Double(fraction) ?? 0))
+                #expect(data["6"]?["s"]?.string == "/😀")
+                #expect(data["7"]?["k"] == .int(2))
+                #expect(data["8"]?["big"] == .double(12_345_678_901_234_567_890.5))
+            }
+        }
+    }
+
     @Test("a full-refresh stream the API pages shorter than asked is read to its end: nothing it holds becomes a tombstone")
     func shortPagesKeepRecords() async throws {
         let fake = FakeJSONAPI(pageSize: 10)

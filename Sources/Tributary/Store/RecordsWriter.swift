@@ -1,11 +1,10 @@
 import Foundation
 import Logging
-import NIOCore
 import PostgresNIO
 import TributaryConnectors
 
-/// Writes a run's batches on one connection it keeps for the whole run. Each batch goes in by
-/// COPY into a session temp table, then one set-based upsert; the stream's checkpoint and the
+/// Writes a run's batches on one connection it keeps for the whole run. Each batch is one
+/// set-based upsert of two bound arrays (ids, texts); the stream's checkpoint and the
 /// run's counts are written in the same transaction, so a crash at any instant loses nothing
 /// and doubles nothing.
 struct RecordsWriter: Sendable {
@@ -27,16 +26,6 @@ struct RecordsWriter: Sendable {
         var max: Int
     }
 
-    func prepare() async throws {
-        try await connection.query(
-            """
-            CREATE TEMP TABLE IF NOT EXISTS staging_records (ord integer NOT NULL, record_id text NOT NULL, data jsonb NOT NULL)
-            ON COMMIT DELETE ROWS
-            """,
-            logger: logger
-        )
-    }
-
     /// Stores `records` of `stream` and its checkpoint, and counts them into the run, with
     /// `skipped` records the run read but did not store (over the size limit); refuses the batch
     /// (`TenantRecordLimit`) if it would take the tenant past `maxTenantRecords` stored records.
@@ -50,29 +39,24 @@ struct RecordsWriter: Sendable {
         try await transaction { connection in
             try await fence(connection)
             var upserted: Int64 = 0
-            if !records.isEmpty {
-                try await connection.copyFrom(table: "staging_records", columns: ["ord", "record_id", "data"], logger: logger) { writer in
-                    try await writer.write(Self.copyText(records))
-                }
-                // A batch that repeats an id keeps its last version (ON CONFLICT may touch a row only once).
-                let unique = Set(records.lazy.map(\.id)).count == records.count
-                let batch: PostgresQuery =
-                    unique
-                    ? "SELECT record_id, data FROM staging_records"
-                    : "SELECT DISTINCT ON (record_id) record_id, data FROM staging_records ORDER BY record_id, ord DESC"
+            let batch = Self.lastVersions(records)
+            if !batch.ids.isEmpty {
+                let size = Int64(batch.ids.count)
+                // The batch travels as two bound arrays (binary text[]), each text cast to jsonb once,
+                // and numbered by its position: no staging table, no second pass over the rows.
                 upserted =
                     try await connection.query(
                         """
-                        WITH batch AS (\(unescaped: batch.sql)), base AS (
-                            UPDATE integrations SET record_seq = record_seq + (SELECT count(*) FROM batch)
+                        WITH base AS (
+                            UPDATE integrations SET record_seq = record_seq + \(size)
                             WHERE id = \(run.integrationID)
-                            RETURNING record_seq - (SELECT count(*) FROM batch) AS start
+                            RETURNING record_seq - \(size) AS start
                         ), written AS (
                             INSERT INTO records AS r
                             (integration_id, tenant_id, stream, record_id, data, deleted, seq, first_seen_at, last_modified_at)
-                            SELECT \(run.integrationID), \(run.tenantID), \(stream), b.record_id, b.data, false,
-                                   base.start + row_number() OVER (), now(), now()
-                            FROM batch b, base
+                            SELECT \(run.integrationID), \(run.tenantID), \(stream), b.record_id, b.data::jsonb, false,
+                                   base.start + b.ord, now(), now()
+                            FROM unnest(\(batch.ids)::text[], \(batch.texts)::text[]) WITH ORDINALITY AS b(record_id, data, ord), base
                             ON CONFLICT (integration_id, stream, record_id) DO UPDATE
                                 SET data = excluded.data, deleted = false, seq = excluded.seq, last_modified_at = excluded.last_modified_at
                                 WHERE r.data IS DISTINCT FROM excluded.data OR r.deleted
@@ -210,42 +194,26 @@ struct RecordsWriter: Sendable {
         )
     }
 
-    /// COPY text format: tab-separated, with backslash, tab, newline and carriage return escaped.
-    static func copyText(_ records: [SourceRecord]) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: records.reduce(0) { $0 + $1.json.utf8.count + $1.id.utf8.count + 16 })
-        for (index, record) in records.enumerated() {
-            buffer.writeString(String(index))
-            buffer.writeInteger(UInt8(ascii: "\t"))
-            // A NUL cannot go through COPY (nor into text): an id carrying one keeps U+FFFD instead.
-            writeEscaped(record.id.contains("\u{0}") ? record.id.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : record.id, into: &buffer)
-            buffer.writeInteger(UInt8(ascii: "\t"))
-            writeEscaped(record.json, into: &buffer)
-            buffer.writeInteger(UInt8(ascii: "\n"))
-        }
-        return buffer
-    }
-
-    private static func writeEscaped(_ text: String, into buffer: inout ByteBuffer) {
-        var text = text
-        text.withUTF8 { bytes in
-            var start = 0
-            for (index, byte) in bytes.enumerated() {
-                let escape: UInt8? =
-                    switch byte {
-                    case UInt8(ascii: "\\"): UInt8(ascii: "\\")
-                    case UInt8(ascii: "\t"): UInt8(ascii: "t")
-                    case UInt8(ascii: "\n"): UInt8(ascii: "n")
-                    case UInt8(ascii: "\r"): UInt8(ascii: "r")
-                    default: nil
-                    }
-                if let escape {
-                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start..<index]))
-                    buffer.writeInteger(UInt8(ascii: "\\"))
-                    buffer.writeInteger(escape)
-                    start = index + 1
-                }
+    /// The batch as the statement binds it: each id once, with its last version (ON CONFLICT may
+    /// touch a row only once), in the order read. A NUL cannot go into text: an id carrying one
+    /// keeps U+FFFD instead (before the ids are compared, so two that then agree are one record).
+    static func lastVersions(_ records: [SourceRecord]) -> (ids: [String], texts: [String]) {
+        var ids: [String] = []
+        var texts: [String] = []
+        ids.reserveCapacity(records.count)
+        texts.reserveCapacity(records.count)
+        var position: [String: Int] = [:]
+        position.reserveCapacity(records.count)
+        for record in records {
+            let id = record.id.utf8.contains(0) ? record.id.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : record.id
+            if let earlier = position[id] {
+                texts[earlier] = record.json
+            } else {
+                position[id] = ids.count
+                ids.append(id)
+                texts.append(record.json)
             }
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start..<bytes.count]))
         }
+        return (ids, texts)
     }
 }

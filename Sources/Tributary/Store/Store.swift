@@ -43,9 +43,7 @@ public struct Store: Sendable {
     ) async throws -> Result {
         do {
             return try await client.withConnection { connection in
-                let writer = RecordsWriter(connection: connection, logger: logger, run: run, owner: owner)
-                try await writer.prepare()
-                return try await body(writer)
+                try await body(RecordsWriter(connection: connection, logger: logger, run: run, owner: owner))
             }
         } catch {
             throw StoreError.unwrapping(error)

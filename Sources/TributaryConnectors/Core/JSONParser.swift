@@ -14,21 +14,35 @@ public struct JSONParser {
     public static let maxDepth = 256
 
     public static func parse(_ bytes: [UInt8]) throws(Malformed) -> JSONValue {
-        try bytes.withUnsafeBufferPointer { (buffer) throws(Malformed) -> JSONValue in
-            var parser = JSONParser(buffer)
+        try parse(bytes, keepingTextAt: nil).value
+    }
+
+    /// The document, and the text of each element of the array at `pointer` (a JSON pointer's
+    /// tokens) exactly as the document holds it, so that a record can be stored without being
+    /// written again. An element's text is nil where Postgres's jsonb would not take it as it is
+    /// (an escaped U+0000, a trailing comma, a number beyond what `numeric` holds); `texts` is nil
+    /// when there is no array at `pointer`. A repeated key keeps its last value, and the texts follow it.
+    public static func parse(_ bytes: [UInt8], keepingTextAt pointer: [String]?) throws(Malformed) -> (value: JSONValue, texts: [String?]?) {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(Malformed) -> (value: JSONValue, texts: [String?]?) in
+            var parser = JSONParser(buffer, pointer: pointer)
             parser.skipSpace()
-            let value = try parser.value(depth: 0)
+            let value = try parser.value(depth: 0, onPointer: pointer == nil ? nil : 0)
             parser.skipSpace()
             guard parser.index == buffer.count else { throw Malformed(offset: parser.index) }
-            return value
+            return (value, parser.texts)
         }
     }
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
+    private let pointer: [String]
+    private var texts: [String?]?
+    /// Counts what jsonb would refuse in the text as written; an element whose parse moved it is not kept as text.
+    private var notStorable = 0
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, pointer: [String]?) {
         self.bytes = bytes
+        self.pointer = pointer ?? []
     }
 
     private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
@@ -47,11 +61,12 @@ public struct JSONParser {
         index += count
     }
 
-    private mutating func value(depth: Int) throws(Malformed) -> JSONValue {
+    /// `onPointer`: how many of the pointer's tokens the path to this value matched, nil once off it.
+    private mutating func value(depth: Int, onPointer: Int? = nil) throws(Malformed) -> JSONValue {
         guard let byte = current else { throw fail() }
         switch byte {
-        case UInt8(ascii: "{"): return try object(depth: depth + 1)
-        case UInt8(ascii: "["): return try array(depth: depth + 1)
+        case UInt8(ascii: "{"): return try object(depth: depth + 1, onPointer: onPointer)
+        case UInt8(ascii: "["): return try array(depth: depth + 1, onPointer: onPointer)
         case UInt8(ascii: "\""): return .string(try string())
         case UInt8(ascii: "t"):
             try expect("true")
@@ -66,7 +81,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func object(depth: Int) throws(Malformed) -> JSONValue {
+    private mutating func object(depth: Int, onPointer: Int?) throws(Malformed) -> JSONValue {
         guard depth <= Self.maxDepth else { throw fail() }
         index += 1  // {
         var fields: [String: JSONValue] = [:]
@@ -77,7 +92,8 @@ public struct JSONParser {
         }
         while true {
             skipSpace()
-            if current == UInt8(ascii: "}") {  // a trailing comma, which Foundation's decoder lets pass
+            if current == UInt8(ascii: "}") {  // a trailing comma, which Foundation's decoder lets pass (jsonb does not)
+                notStorable += 1
                 index += 1
                 return .object(fields)
             }
@@ -87,7 +103,8 @@ public struct JSONParser {
             guard current == UInt8(ascii: ":") else { throw fail() }
             index += 1
             skipSpace()
-            fields[key] = try value(depth: depth)  // a repeated key: the last one stands
+            let next = onPointer.flatMap { matched in matched < pointer.count && pointer[matched] == key ? matched + 1 : nil }
+            fields[key] = try value(depth: depth, onPointer: next)  // a repeated key: the last one stands
             skipSpace()
             switch current {
             case UInt8(ascii: ","): index += 1
@@ -99,10 +116,14 @@ public struct JSONParser {
         }
     }
 
-    private mutating func array(depth: Int) throws(Malformed) -> JSONValue {
+    private mutating func array(depth: Int, onPointer: Int?) throws(Malformed) -> JSONValue {
         guard depth <= Self.maxDepth else { throw fail() }
         index += 1  // [
         var items: [JSONValue] = []
+        // The array at the pointer: its elements' texts are kept (again from the start if a
+        // repeated key brings it twice, as its last value stands).
+        let keeping = onPointer == pointer.count
+        if keeping { texts = [] }
         skipSpace()
         if current == UInt8(ascii: "]") {
             index += 1
@@ -110,11 +131,18 @@ public struct JSONParser {
         }
         while true {
             skipSpace()
-            if current == UInt8(ascii: "]") {  // a trailing comma, which Foundation's decoder lets pass
+            if current == UInt8(ascii: "]") {  // a trailing comma, which Foundation's decoder lets pass (jsonb does not)
+                notStorable += 1
                 index += 1
                 return .array(items)
             }
-            items.append(try value(depth: depth))
+            let next = onPointer.flatMap { matched in matched < pointer.count && Int(pointer[matched]) == items.count ? matched + 1 : nil }
+            let start = index
+            let refusals = notStorable
+            items.append(try value(depth: depth, onPointer: next))
+            if keeping {
+                texts?.append(notStorable == refusals ? String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) : nil)
+            }
             skipSpace()
             switch current {
             case UInt8(ascii: ","): index += 1
@@ -135,11 +163,14 @@ public struct JSONParser {
             index += 1
         }
         guard let stop = current else { throw fail() }
-        var utf8 = Array(bytes[start..<index])
         if stop == UInt8(ascii: "\"") {
             index += 1
-            return try text(utf8, at: start)
+            guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index - 1]), as: UTF8.self) else {
+                throw Malformed(offset: start)
+            }
+            return text
         }
+        var utf8 = Array(bytes[start..<index])
         while true {
             guard let byte = current else { throw fail() }
             switch byte {
@@ -169,6 +200,7 @@ public struct JSONParser {
                         throw fail()
                     }
                     guard let unicode = Unicode.Scalar(scalar) else { throw fail() }
+                    if scalar == 0 { notStorable += 1 }  // jsonb cannot hold U+0000
                     utf8.append(contentsOf: String(Character(unicode)).utf8)
                 default: throw fail()
                 }
@@ -216,12 +248,18 @@ public struct JSONParser {
             index += 1
             guard digits() else { throw fail() }
         }
+        var exponentDigits = 0
         if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
             integral = false
             index += 1
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
+            let digitsStart = index
             guard digits() else { throw fail() }
+            exponentDigits = index - digitsStart
         }
+        // jsonb's numeric holds 16,383 digits after the point: a literal that may pass that (long,
+        // or an exponent of four digits or more) is written again from its Double.
+        if index - start > 40 || exponentDigits > 3 { notStorable += 1 }
         let literal = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let double = Double(literal), double.isFinite else { throw Malformed(offset: start) }
         // Beyond 2^53 a Double rounds: an integer literal that fits Int64 stays exact.

@@ -4,8 +4,14 @@ import NIOHTTP1
 /// Reading what a provider answered: JSON bodies, `Retry-After`, and its own words for a failure.
 extension ProviderHTTP {
     static func parse(_ data: Data, url: String) throws -> JSONValue {
+        try parse(data, url: url, keepingTextAt: nil).value
+    }
+
+    /// The answer, and the texts of the elements of the array at `pointer` (tokens) as the
+    /// provider wrote them (`JSONParser.parse(_:keepingTextAt:)`).
+    static func parse(_ data: Data, url: String, keepingTextAt pointer: [String]?) throws -> (value: JSONValue, texts: [String?]?) {
         do {
-            return try JSONParser.parse(Array(data))
+            return try JSONParser.parse(Array(data), keepingTextAt: pointer)
         } catch {
             throw ConnectorError(code: "malformed_response", message: "\(Self.path(of: url)) answered a body that is not valid JSON", retryable: true)
         }

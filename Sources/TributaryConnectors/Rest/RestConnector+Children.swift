@@ -19,8 +19,8 @@ extension RestConnector {
             from: ChildCheckpoint(request.cursor),
             emit: emit,
             children: { id, fields, emitChildren in
-                try await walk(stream, path: ChildStreams.path(parent.path, id: id), query: stream.fixedQuery, budget: &budget) { items, keys, _ in
-                    let records = zip(items, keys).map { item, key in
+                try await walk(stream, path: ChildStreams.path(parent.path, id: id), query: stream.fixedQuery, budget: &budget) { page in
+                    let records = zip(page.items, page.ids).map { item, key in
                         SourceRecord(
                             id: ChildStreams.key(parent: id, child: key),
                             json: item.merging([RestStream.parentMember: .string(id)]).jsonText
@@ -43,13 +43,13 @@ extension RestConnector {
         var ids: [String] = []
         if let parent = stream.parent {
             for id in ChildStreams.order(try await self.ids(of: parent.stream, budget: &budget, depth: depth + 1)) {
-                try await walk(stream, path: ChildStreams.path(parent.path, id: id), query: stream.fixedQuery, budget: &budget) { _, keys, _ in
-                    ids += keys  // the path names a parent by its own key
+                try await walk(stream, path: ChildStreams.path(parent.path, id: id), query: stream.fixedQuery, budget: &budget) { page in
+                    ids += page.ids  // the path names a parent by its own key
                 }
             }
             return ids
         }
-        try await walk(stream, path: stream.path, query: stream.fixedQuery, budget: &budget) { _, keys, _ in ids += keys }
+        try await walk(stream, path: stream.path, query: stream.fixedQuery, budget: &budget) { page in ids += page.ids }
         return ids
     }
 }

@@ -53,21 +53,22 @@ struct RestConnector: Connector {
         // moves only at the end anyway, and a transaction per page of 100 would cost more than the page.
         var pending: [SourceRecord] = []
         var pendingBytes = 0
-        try await walk(stream, path: stream.path, query: query, budget: &budget) { items, ids, done in
-            for (item, id) in zip(items, ids) {
+        try await walk(stream, path: stream.path, query: query, budget: &budget, keepingText: true) { page in
+            for (index, item) in page.items.enumerated() {
                 if let cursorField = stream.cursorField, let value = Self.scalar(item[cursorField]) {
                     // Without a cursor parameter the API sends everything: keep what is not provably older
                     // (the checkpoint's own value included: a record changed later within it carries it too).
                     if stream.cursorParam == nil, let since, !CursorValue.reaches(value, since) { continue }
                     newest = CursorValue.newer(newest, value)
                 }
-                let record = SourceRecord(id: id, json: item.jsonText)
+                // The record's text as the API wrote it (jsonb takes it as it is), else written again.
+                let record = SourceRecord(id: page.ids[index], json: page.texts[index] ?? item.jsonText)
                 pendingBytes += record.json.utf8.count
                 pending.append(record)
             }
             // The API's order is unknown, so the cursor only moves once the whole stream is read.
-            if done || pending.count >= Self.batchSize || pendingBytes >= Self.batchBytes {
-                try await emit(RecordBatch(records: pending, checkpoint: done ? newest.map(JSONValue.string) : nil))
+            if page.isLast || pending.count >= Self.batchSize || pendingBytes >= Self.batchBytes {
+                try await emit(RecordBatch(records: pending, checkpoint: page.isLast ? newest.map(JSONValue.string) : nil))
                 pending = []
                 pendingBytes = 0
             }
@@ -79,21 +80,33 @@ struct RestConnector: Connector {
     static let batchSize = 5000
     static let batchBytes = 16 << 20
 
-    /// Reads `path` page by page as `stream`'s pagination says, handing `body` each page's records,
-    /// their primary keys and whether it was the last. A record without its key fails the read.
+    /// One page's records as `walk` hands them on.
+    struct Page {
+        var items: [JSONValue]
+        /// Each record's primary key.
+        var ids: [String]
+        /// Each record's text as the API wrote it, where it can be stored as it is (with `keepingText`; else all nil).
+        var texts: [String?]
+        var isLast: Bool
+    }
+
+    /// Reads `path` page by page as `stream`'s pagination says, handing `handle` each page. A
+    /// record without its key fails the read.
     func walk(
         _ stream: RestStream,
         path: String,
         query: [(String, String)],
         budget: inout PageBudget,
-        page handle: (_ items: [JSONValue], _ ids: [String], _ done: Bool) async throws -> Void
+        keepingText: Bool = false,
+        page handle: (Page) async throws -> Void
     ) async throws {
+        let pointer = keepingText ? JSONPointer.tokens(stream.recordsPath) : nil
         var pager = Pager(stream.pagination ?? .singlePage, http: http, path: path, query: query)
         var previousIDs: [String] = []
         while let url = pager.next() {
             try budget.spend()
             let page = try await http.get(url)
-            let body = try ProviderHTTP.parse(page.body, url: url)
+            let (body, kept) = try ProviderHTTP.parse(page.body, url: url, keepingTextAt: pointer)
             guard let items = JSONPointer.resolve(stream.recordsPath, in: body)?.arrayValue else {
                 let place = stream.recordsPath.isEmpty ? "the top level" : stream.recordsPath
                 throw ConnectorError(
@@ -122,7 +135,8 @@ struct RestConnector: Connector {
             }
             previousIDs = ids
             try pager.advance(after: body, headers: page.headers, count: items.count, current: url)
-            try await handle(items, ids, pager.isDone)
+            let texts = kept.flatMap { $0.count == items.count ? $0 : nil } ?? Array(repeating: nil, count: items.count)
+            try await handle(Page(items: items, ids: ids, texts: texts, isLast: pager.isDone))
         }
     }
 
