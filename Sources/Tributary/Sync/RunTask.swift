@@ -72,43 +72,54 @@ struct RunTask {
         var log = logger
         log[metadataKey: "stream"] = "\(name)"
         log.info("stream started", metadata: ["resuming": "\(request.cursor != nil)"])
-        // One batch is written while the connector reads the next: at most two in memory,
-        // and the source and Postgres work at the same time. The write is always awaited (and,
-        // an unstructured task, not cancelled when a sibling stream's failure cancels this read).
-        var inFlight: Task<Void, any Error>?
+        // Batches are written in order while the connector reads on: up to `writesAhead` wait
+        // their turn behind the one being written, so neither side waits for the other's slow
+        // moments. Each write is always awaited (and, an unstructured task, not cancelled when a
+        // sibling stream's failure cancels this read); a write runs only once the one before it
+        // has committed, and not at all if that one failed.
+        var writes: [Task<Void, any Error>] = []
         do {
             try await connector.read(request) { batch in
                 // A record that was read counts as seen, stored or not: a full refresh must
                 // not tombstone a record only because it grew past the size limit.
                 if seen != nil { seen?.formUnion(batch.records.map(\.id)) }
                 let (records, skipped) = Self.withinSizeLimit(batch.records, maxBytes: limits.maxRecordBytes, log: log)
-                try await inFlight?.value
+                if writes.count > Self.writesAhead { try await writes.removeFirst().value }
+                let previous = writes.last
                 let batchLog = log
-                inFlight = Task {
-                    let written = try await writer.write(
-                        stream: name,
-                        records: records,
-                        skipped: skipped,
-                        checkpoint: batch.checkpoint,
-                        maxTenantRecords: limits.maxRecords
-                    )
-                    batchLog.debug("batch stored", metadata: ["records": "\(records.count)", "upserted": "\(written.upserted)"])
-                }
+                writes.append(
+                    Task {
+                        try await previous?.value
+                        let written = try await writer.write(
+                            stream: name,
+                            records: records,
+                            skipped: skipped,
+                            checkpoint: batch.checkpoint,
+                            maxTenantRecords: limits.maxRecords
+                        )
+                        batchLog.debug("batch stored", metadata: ["records": "\(records.count)", "upserted": "\(written.upserted)"])
+                    }
+                )
             }
-            try await inFlight?.value
-        } catch let limit as RecordsWriter.TenantRecordLimit {
-            throw ConnectorError(
-                code: "record_limit_exceeded",
-                message: "the tenant holds its limit of \(limit.max) records (records_per_tenant); the batch was not stored",
-                retryable: false
-            )
+            for write in writes { try await write.value }
         } catch {
-            _ = try? await inFlight?.value
+            for write in writes { _ = try? await write.value }
+            if let limit = error as? RecordsWriter.TenantRecordLimit {
+                throw ConnectorError(
+                    code: "record_limit_exceeded",
+                    message: "the tenant holds its limit of \(limit.max) records (records_per_tenant); the batch was not stored",
+                    retryable: false
+                )
+            }
             throw error
         }
         let deleted = try await writer.finish(stream: name, fullRefreshSeen: seen)
         log.info("stream finished", metadata: ["deleted": "\(deleted)"])
     }
+
+    /// Batches read and waiting for their write behind the one being written (each at most
+    /// `RestConnector.batchBytes` or a provider's page).
+    static let writesAhead = 2
 
     /// The records of a batch within the size limit, and how many were not.
     static func withinSizeLimit(_ records: [SourceRecord], maxBytes: Int, log: Logger) -> ([SourceRecord], skipped: Int64) {
