@@ -53,6 +53,7 @@ struct RestConnector: Connector {
         // moves only at the end anyway, and a transaction per page of 100 would cost more than the page.
         var pending: [SourceRecord] = []
         var pendingBytes = 0
+        var emitted = false
         try await walk(stream, path: stream.path, query: query, budget: &budget, keepingText: true) { page in
             for (index, item) in page.items.enumerated() {
                 if let cursorField = stream.cursorField, let value = Self.scalar(item[cursorField]) {
@@ -67,8 +68,10 @@ struct RestConnector: Connector {
                 pending.append(record)
             }
             // The API's order is unknown, so the cursor only moves once the whole stream is read.
-            if page.isLast || pending.count >= Self.batchSize || pendingBytes >= Self.batchBytes {
+            // The first batch goes at once, so that Postgres starts writing while the rest is read.
+            if page.isLast || pending.count >= (emitted ? Self.batchSize : Self.firstBatchSize) || pendingBytes >= Self.batchBytes {
                 try await emit(RecordBatch(records: pending, checkpoint: page.isLast ? newest.map(JSONValue.string) : nil))
+                emitted = true
                 pending = []
                 pendingBytes = 0
             }
@@ -78,6 +81,7 @@ struct RestConnector: Connector {
 
     /// The most records, and bytes of their JSON, one stored batch holds (a transaction with its checkpoint).
     static let batchSize = 5000
+    static let firstBatchSize = 500
     static let batchBytes = 16 << 20
 
     /// One page's records as `walk` hands them on.
