@@ -117,8 +117,6 @@ struct RateLimitTests {
             let before = counting.stats.requests
             _ = try await Self.readRest(port: port, extra: ["rate_limit": .null])
             #expect(counting.stats.requests - before == 21)
-            // Not paced at the 10/s rest once had: 21 local requests come faster than that.
-            #expect(counting.busiest(seconds: 1) > 4)
         }
     }
 

@@ -59,7 +59,7 @@ struct OAuthTests {
         let browser = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         let approval: HTTPClientResponse
         do {
-            approval = try await browser.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+            approval = try await browser.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
             try await browser.shutdown()
         } catch {
             try await browser.shutdown()

@@ -152,8 +152,8 @@ struct SyncTests {
     @Test("kill -9 of a run-task mid-stream: the retried run ends with exactly the source's records")
     func killNine() async throws {
         try await TestApp.run(worker: true) { client in
-            let (tenant, id) = try await Self.demoTenant(client, config: ["records_per_run": 3000, "batch_size": 100, "batch_delay_ms": 25])
-            let pid = try await Self.waitForTask(client, integration: id, minimumRecords: 300)
+            let (tenant, id) = try await Self.demoTenant(client, config: ["records_per_run": 3000, "batch_size": 100, "batch_delay_ms": 200])
+            let pid = try await Self.waitForTask(client, integration: id, minimumRecords: 300, maximumRecords: 3000)
             #expect(kill(pid, SIGKILL) == 0)
             let run = try await client.waitForRun(tenant: tenant, integration: id)
             #expect(run.status == "succeeded")
@@ -310,20 +310,37 @@ struct SyncTests {
         }
     }
 
-    /// Waits until the integration's run has a run-task process (and, optionally, stored some records); returns its pid.
-    static func waitForTask(_ client: TestClient, integration: String, minimumRecords: Int = 0) async throws -> Int32 {
-        for _ in 0..<300 {
-            let pids = try await client.database.rows(
-                PostgresQueryText("SELECT coalesce(task_pid, 0) FROM sync_runs WHERE integration_id = '\(integration)' AND status = 'running'"),
-                as: Int.self
+    /// Waits until the integration's run has a run-task process (and, optionally, stored at least
+    /// `minimumRecords` and at most `maximumRecords`, seen in one snapshot); returns its pid.
+    static func waitForTask(
+        _ client: TestClient,
+        integration: String,
+        minimumRecords: Int = 0,
+        maximumRecords: Int = .max
+    ) async throws -> Int32 {
+        // By the clock, not a count of polls: under a loaded machine each poll takes longer.
+        let deadline = ContinuousClock.now + .seconds(90)
+        var seen = "nothing"
+        while ContinuousClock.now < deadline {
+            let state = try await client.database.rows(
+                PostgresQueryText(
+                    """
+                    SELECT r.status || ' ' || coalesce(r.task_pid, 0) || ' ' || (SELECT count(*) FROM records WHERE integration_id = r.integration_id)
+                    FROM sync_runs r WHERE r.integration_id = '\(integration)' ORDER BY r.queued_at DESC LIMIT 1
+                    """
+                ),
+                as: String.self
             )
-            let stored = try await client.database.rows(
-                PostgresQueryText("SELECT count(*) FROM records WHERE integration_id = '\(integration)'"),
-                as: Int.self
-            )
-            if let pid = pids.first, pid > 0, (stored.first ?? 0) >= minimumRecords { return Int32(pid) }
+            seen = state.first ?? "no run"
+            let fields = seen.split(separator: " ").map(String.init)
+            if fields.count == 3, fields[0] == "running", let pid = Int32(fields[1]), pid > 0, let stored = Int(fields[2]),
+                stored >= minimumRecords
+            {
+                guard stored <= maximumRecords else { throw TestSetupError("the run stored \(stored) records before it was seen") }
+                return pid
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw TestSetupError("no run-task appeared")
+        throw TestSetupError("no run-task appeared (last seen: \(seen))")
     }
 }

@@ -11,7 +11,7 @@ import TributaryConnectors
 @Suite("Webhooks: signed deliveries through the egress policy")
 struct WebhookDeliveryTests {
     static let allowLoopback = EgressPolicy(allowed: IPNetwork("127.0.0.1/32").map { [$0] } ?? [])
-    static let delivery = WebhookDelivery(egress: EgressClient(policy: allowLoopback), timeout: .seconds(5))
+    static let delivery = WebhookDelivery(egress: EgressClient(policy: allowLoopback), timeout: .seconds(15))
 
     static func event(_ id: UUID, type: String = "ping") -> [UInt8] {
         Array(#"{"id":"\#(id.uuidString.lowercased())","type":"\#(type)","created_at":"2026-11-20T10:00:00Z","data":{}}"#.utf8)
@@ -43,7 +43,7 @@ struct WebhookDeliveryTests {
             let outcome = await Self.delivery.deliver(url: receiver.url, secret: secret, eventID: id, body: body)
             #expect(outcome == .delivered(status: 200, body: "thanks"))
 
-            let got = try #require(try await receiver.waitForRequests(count: 1, timeout: .seconds(5)).first)
+            let got = try #require(try await receiver.waitForRequests(count: 1, timeout: .seconds(20)).first)
             #expect(got.method == "POST")
             #expect(got.path == "/hook")
             #expect(got.body == body)
@@ -79,7 +79,7 @@ struct WebhookDeliveryTests {
             let body = Self.event(id, type: "sync.succeeded")
             _ = await Self.delivery.deliver(url: receiver.url, secret: secret, eventID: id, body: body, now: Date().addingTimeInterval(-2))
             _ = await Self.delivery.deliver(url: receiver.url, secret: secret, eventID: id, body: body)
-            let got = try await receiver.waitForRequests(count: 2, timeout: .seconds(5))
+            let got = try await receiver.waitForRequests(count: 2, timeout: .seconds(20))
             #expect(got.count == 2)
             #expect(got[0].headers["webhook-id"] == got[1].headers["webhook-id"])
             #expect(got[0].headers["webhook-timestamp"] != got[1].headers["webhook-timestamp"])
@@ -188,7 +188,7 @@ struct WebhookDeliveryTests {
             let url = "http://hooks.example.test:\(receiver.port)/hook"
             let outcome = await pinned.deliver(url: url, secret: WebhookSecret.generate(), eventID: UUID(), body: Self.event(UUID()))
             #expect(outcome == .delivered(status: 200, body: ""))
-            let got = try await receiver.waitForRequests(count: 1, timeout: .seconds(5))
+            let got = try await receiver.waitForRequests(count: 1, timeout: .seconds(20))
             #expect(got.first?.headers["host"] == "hooks.example.test:\(receiver.port)")
         }
     }

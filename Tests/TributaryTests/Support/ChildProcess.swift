@@ -157,19 +157,25 @@ extension ChildProcess {
         extra: [String: String] = [:],
         attempts: Int = 100
     ) async throws -> (child: ChildProcess, port: Int, ready: Bool) {
-        let port = try freePort()
-        let environment = Self.environment(
-            database,
-            logLevel: logLevel,
-            extra: ["PORT": String(port), "HOST": "127.0.0.1"].merging(extra) { _, given in given }
-        )
-        let child = try await start(worker ? ["serve", "--worker"] : ["serve"], environment: environment)
-        var ready = false
-        for _ in 0..<attempts where !ready {
-            try await Task.sleep(for: .milliseconds(100))
-            ready = (try? await httpStatus("http://127.0.0.1:\(port)\(readyPath)")) == 200
+        // Another process may take the free port before the child binds it; the child then exits
+        // naming it (and a probe may even reach that other server): start again on another port.
+        for _ in 0..<5 {
+            let port = try freePort()
+            let environment = Self.environment(
+                database,
+                logLevel: logLevel,
+                extra: ["PORT": String(port), "HOST": "127.0.0.1"].merging(extra) { _, given in given }
+            )
+            let child = try await start(worker ? ["serve", "--worker"] : ["serve"], environment: environment)
+            var ready = false
+            for _ in 0..<attempts where !ready && child.isRunning {
+                try await Task.sleep(for: .milliseconds(100))
+                ready = (try? await httpStatus("http://127.0.0.1:\(port)\(readyPath)")) == 200
+            }
+            if !child.isRunning, await child.finish().output.contains("Address already in use") { continue }
+            return (child, port, ready && child.isRunning)
         }
-        return (child, port, ready)
+        throw TestSetupError("no free port held for a server in five tries")
     }
 }
 
