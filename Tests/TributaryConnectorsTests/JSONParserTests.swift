@@ -63,8 +63,9 @@ struct JSONParserTests {
                 _ = reference
                 continue
             }
-            // Foundation refuses a zero with an exponent ("0e3"), which RFC 8259 allows and this parser reads.
-            if reference == nil, String(decoding: bytes, as: UTF8.self).contains(/(^|[^0-9.])-?0[eE]/) { continue }
+            // Foundation refuses a zero with an exponent ("0e3") and an exponent of many digits
+            // ("1E-7123456789…", a mutation's merge), which RFC 8259 allows and this parser reads.
+            if reference == nil, String(decoding: bytes, as: UTF8.self).contains(/(^|[^0-9.])-?0[eE]|[eE][+-]?[0-9]{4,}/) { continue }
             // Compared as Doubles: Foundation turns a fraction beyond 2^53 into an integer (`values` checks exactness).
             #expect(Self.parsed(bytes)?.numbersAsDoubles == reference?.numbersAsDoubles, "seed \(seed): \(String(decoding: bytes, as: UTF8.self))")
             if let reference {
