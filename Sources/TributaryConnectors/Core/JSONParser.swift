@@ -83,72 +83,69 @@ public struct JSONParser {
 
     private mutating func object(depth: Int, onPointer: Int?) throws(Malformed) -> JSONValue {
         guard depth <= Self.maxDepth else { throw fail() }
-        index += 1  // {
         var fields: [String: JSONValue] = [:]
-        skipSpace()
-        if current == UInt8(ascii: "}") {
-            index += 1
-            return .object(fields)
+        try members(closing: UInt8(ascii: "}")) { (parser) throws(Malformed) in
+            guard parser.current == UInt8(ascii: "\"") else { throw parser.fail() }
+            let key = try parser.string()
+            parser.skipSpace()
+            guard parser.current == UInt8(ascii: ":") else { throw parser.fail() }
+            parser.index += 1
+            parser.skipSpace()
+            let next = onPointer.flatMap { matched in matched < parser.pointer.count && parser.pointer[matched] == key ? matched + 1 : nil }
+            fields[key] = try parser.value(depth: depth, onPointer: next)  // a repeated key: the last one stands
         }
-        while true {
-            skipSpace()
-            if current == UInt8(ascii: "}") {  // a trailing comma, which Foundation's decoder lets pass (jsonb does not)
-                notStorable += 1
-                index += 1
-                return .object(fields)
-            }
-            guard current == UInt8(ascii: "\"") else { throw fail() }
-            let key = try string()
-            skipSpace()
-            guard current == UInt8(ascii: ":") else { throw fail() }
-            index += 1
-            skipSpace()
-            let next = onPointer.flatMap { matched in matched < pointer.count && pointer[matched] == key ? matched + 1 : nil }
-            fields[key] = try value(depth: depth, onPointer: next)  // a repeated key: the last one stands
-            skipSpace()
-            switch current {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"):
-                index += 1
-                return .object(fields)
-            default: throw fail()
-            }
-        }
+        return .object(fields)
     }
 
     private mutating func array(depth: Int, onPointer: Int?) throws(Malformed) -> JSONValue {
         guard depth <= Self.maxDepth else { throw fail() }
-        index += 1  // [
         var items: [JSONValue] = []
         // The array at the pointer: its elements' texts are kept (again from the start if a
         // repeated key brings it twice, as its last value stands).
         let keeping = onPointer == pointer.count
         if keeping { texts = [] }
+        try members(closing: UInt8(ascii: "]")) { (parser) throws(Malformed) in
+            let next = onPointer.flatMap { matched in
+                matched < parser.pointer.count && Int(parser.pointer[matched]) == items.count ? matched + 1 : nil
+            }
+            let start = parser.index
+            let refusals = parser.notStorable
+            items.append(try parser.value(depth: depth, onPointer: next))
+            if keeping {
+                let storable = parser.notStorable == refusals
+                parser.texts?.append(
+                    storable ? String(decoding: UnsafeBufferPointer(rebasing: parser.bytes[start..<parser.index]), as: UTF8.self) : nil
+                )
+            }
+        }
+        return .array(items)
+    }
+
+    /// Reads an object's members or an array's elements, one `member` at a time, from the opening
+    /// bracket to `closing`. A trailing comma passes, as Foundation's decoder lets it (jsonb does
+    /// not, so the text is not storable as it is).
+    @inline(__always)
+    private mutating func members(closing: UInt8, _ member: (inout JSONParser) throws(Malformed) -> Void) throws(Malformed) {
+        index += 1  // the opening bracket
         skipSpace()
-        if current == UInt8(ascii: "]") {
+        if current == closing {
             index += 1
-            return .array(items)
+            return
         }
         while true {
             skipSpace()
-            if current == UInt8(ascii: "]") {  // a trailing comma, which Foundation's decoder lets pass (jsonb does not)
+            if current == closing {
                 notStorable += 1
                 index += 1
-                return .array(items)
+                return
             }
-            let next = onPointer.flatMap { matched in matched < pointer.count && Int(pointer[matched]) == items.count ? matched + 1 : nil }
-            let start = index
-            let refusals = notStorable
-            items.append(try value(depth: depth, onPointer: next))
-            if keeping {
-                texts?.append(notStorable == refusals ? String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) : nil)
-            }
+            try member(&self)
             skipSpace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"):
+            case closing?:
                 index += 1
-                return .array(items)
+                return
             default: throw fail()
             }
         }
