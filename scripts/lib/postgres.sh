@@ -71,6 +71,8 @@ ensure_packages() {
   _pg_pkg_installed libcurl4-openssl-dev || missing+=(libcurl4-openssl-dev)
   # A local SMTP sink for development and tests (python3 -m aiosmtpd -n -l 127.0.0.1:1025).
   _pg_pkg_installed python3-aiosmtpd || missing+=(python3-aiosmtpd)
+  # pgrep/pkill: ./scripts/test stops a run past its deadline by its session.
+  command -v pkill >/dev/null 2>&1 || missing+=(procps)
   # python3 picks free TCP ports below; it is on every machine of this kind, but be sure.
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   ((${#missing[@]} == 0)) && return 0

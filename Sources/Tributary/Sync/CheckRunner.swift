@@ -84,7 +84,8 @@ struct CheckRunner: Sendable {
                 binary: binary,
                 arguments: ["check", integration.id.lowercased],
                 environment: environment,
-                grace: .seconds(1)
+                grace: .seconds(1),
+                logger: log
             ) { [timeout] _ in
                 do {
                     try await Task.sleep(for: timeout)

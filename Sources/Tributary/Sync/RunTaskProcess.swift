@@ -1,4 +1,7 @@
+import Foundation
+import Logging
 import Subprocess
+import Synchronization
 import SystemPackage
 
 /// One `tributary` child process (a run-task, a check), for the length of `run`: standard input from
@@ -27,6 +30,7 @@ enum RunTaskProcess {
         arguments: [String],
         environment: [String: String],
         grace: Duration = .seconds(5),
+        logger: Logger,
         watch: @escaping @Sendable (_ pid: Int32) async -> Stop
     ) async throws -> Finished<Stop> {
         let stopping: [TeardownStep] = [.gracefulShutDown(allowedDurationToNextStep: grace)]
@@ -35,39 +39,53 @@ enum RunTaskProcess {
         var childEnvironment: [Environment.Key: String] = [:]
         for (key, value) in environment { childEnvironment[Environment.Key(stringLiteral: key)] = value }
 
-        let result = try await Subprocess.run(
-            .path(FilePath(binary)),
-            arguments: Arguments(arguments),
-            environment: .custom(childEnvironment),
-            platformOptions: options,
-            input: .none,
-            output: .sequence,
-            error: .sequence
-        ) { execution in
-            try await withThrowingTaskGroup(of: Event<Stop>.self) { group in
-                group.addTask { .report(try await tail(of: execution.standardOutput)) }
-                group.addTask { .log(try await tail(of: execution.standardError)) }
-                group.addTask { .stopped(await watch(execution.processIdentifier.value)) }
-                var ended = Ended<Stop>()
-                while let event = try await group.next() {
-                    switch event {
-                    case .report(let text): ended.report = text
-                    case .log(let text): ended.log = text
-                    case .stopped(let reason):
-                        ended.stop = reason
-                        await execution.teardown(using: stopping)
+        // What the outputs and `watch` gave, kept outside the run too, for when the exit goes unreported.
+        let seen = Mutex(Ended<Stop>())
+        return try await ChildExit.guarded { [options, childEnvironment] started in
+            let result = try await Subprocess.run(
+                .path(FilePath(binary)),
+                arguments: Arguments(arguments),
+                environment: .custom(childEnvironment),
+                platformOptions: options,
+                input: .none,
+                output: .sequence,
+                error: .sequence
+            ) { execution in
+                started(execution.processIdentifier.value)
+                return try await withThrowingTaskGroup(of: Event<Stop>.self) { group in
+                    group.addTask { .report(try await tail(of: execution.standardOutput)) }
+                    group.addTask { .log(try await tail(of: execution.standardError)) }
+                    group.addTask { .stopped(await watch(execution.processIdentifier.value)) }
+                    while let event = try await group.next() {
+                        let ended = seen.withLock { ended in
+                            switch event {
+                            case .report(let text): ended.report = text
+                            case .log(let text): ended.log = text
+                            case .stopped(let reason): ended.stop = reason
+                            }
+                            return ended
+                        }
+                        if case .stopped = event { await execution.teardown(using: stopping) }
+                        // Both outputs end when the child exits (or closes them): `watch` is no longer needed.
+                        if ended.report != nil && ended.log != nil {
+                            group.cancelAll()
+                            return ended
+                        }
                     }
-                    // Both outputs end when the child exits (or closes them): `watch` is no longer needed.
-                    if ended.report != nil && ended.log != nil {
-                        group.cancelAll()
-                        return ended
-                    }
+                    return seen.withLock { $0 }  // not reached: the outputs always end
                 }
-                return ended  // not reached: the outputs always end
             }
+            let ended = result.closureResult
+            return Finished(ending: result.terminationStatus, report: ended.report ?? "", log: ended.log ?? "", stop: ended.stop)
+        } lost: { pid, status in
+            logger.error(
+                "swift-subprocess did not report the child's exit; its status is taken from the kernel",
+                metadata: ["pid": "\(pid)", "ending": "\(status.map { "\($0)" } ?? "reaped, unknown")"]
+            )
+            let ended = seen.withLock { $0 }
+            // Reaped without a word: the status is gone; a kill is the honest guess for a child that did not report.
+            return Finished(ending: status ?? .signaled(SIGKILL), report: ended.report ?? "", log: ended.log ?? "", stop: ended.stop)
         }
-        let ended = result.closureResult
-        return Finished(ending: result.terminationStatus, report: ended.report ?? "", log: ended.log ?? "", stop: ended.stop)
     }
 
     private enum Event<Stop: Sendable>: Sendable {

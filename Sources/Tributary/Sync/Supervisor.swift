@@ -73,7 +73,8 @@ struct Supervisor: Sendable {
             finished = try await RunTaskProcess.run(
                 binary: settings.runTaskBinary,
                 arguments: ["run-task", run.id.lowercased, "--lease-owner", token],
-                environment: childEnvironment
+                environment: childEnvironment,
+                logger: log
             ) { [log] pid in
                 log.info("run-task started", metadata: ["pid": "\(pid)", "attempt": "\(run.attempt)"])
                 let stop = await watch(run, token: token, log: log)

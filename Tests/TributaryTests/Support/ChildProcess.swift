@@ -1,8 +1,11 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import Subprocess
 import Synchronization
 import SystemPackage
+
+@testable import Tributary
 
 /// The `tributary` executable built next to the test bundle, run as a real child process.
 final class ChildProcess: Sendable {
@@ -19,8 +22,10 @@ final class ChildProcess: Sendable {
 
     /// The child's process id, for signals.
     let processIdentifier: Int32
-    private let ending: Task<(status: Int32, output: String), Never>
+    private let ending: Task<Int32, Never>
     private let exited: ExitFlag
+    /// The file the child's standard output and error both go to (unlinked: it goes with its last descriptor).
+    private let output: FileDescriptor
 
     /// Starts `tributary <arguments>` with exactly `environment` (nothing inherited but PATH).
     static func start(_ arguments: [String], environment: [String: String]) async throws -> ChildProcess {
@@ -29,12 +34,14 @@ final class ChildProcess: Sendable {
     }
 
     /// Starts `executable` with `arguments`, `input` on its standard input, and its standard output
-    /// and error read together. `environment` nil: the test process's own.
+    /// and error written together to a file of its own. `environment` nil: the test process's own.
     ///
     /// Through swift-subprocess, never Foundation's `Process`: that one watches each child through a
     /// socket pair a child spawned at the same moment by another test may inherit, so a child's exit
     /// goes unseen until an unrelated one exits too, and parallel tests can wait on each other forever.
     /// swift-subprocess closes every other descriptor in the child and watches it through a pidfd.
+    /// Input and output are files, not pipes, so the library reads and writes nothing for the child,
+    /// and `ChildExit` watches the exit beside it.
     static func launch(
         _ executable: String,
         _ arguments: [String],
@@ -49,44 +56,58 @@ final class ChildProcess: Sendable {
             for (key, value) in environment { custom[Environment.Key(stringLiteral: key)] = value }
             childEnvironment = .custom(custom)
         }
-        let ending = Task { [childEnvironment] () -> (status: Int32, output: String) in
+        let output = try anonymousFile()
+        let given = try anonymousFile()
+        defer { try? given.close() }  // the child has its own copy once it runs
+        if !input.isEmpty {
+            _ = try input.withUnsafeBytes { try given.writeAll($0) }
+            _ = try given.seek(offset: 0, from: .start)
+        }
+        let ending = Task { [childEnvironment] () -> Int32 in
             defer { exited.set() }
             do {
-                let result = try await Subprocess.run(
-                    .path(FilePath(executable)),
-                    arguments: Arguments(arguments),
-                    environment: childEnvironment,
-                    input: .array(input),
-                    output: .string(limit: 256 << 20),
-                    error: .combinedWithOutput
-                ) { execution in
-                    starting.yield(execution.processIdentifier.value)
-                    starting.finish()
+                return try await ChildExit.guarded { running in
+                    try await Subprocess.run(
+                        .path(FilePath(executable)),
+                        arguments: Arguments(arguments),
+                        environment: childEnvironment,
+                        input: .fileDescriptor(given, closeAfterSpawningProcess: false),
+                        output: .fileDescriptor(output, closeAfterSpawningProcess: false),
+                        error: .combinedWithOutput
+                    ) { execution in
+                        running(execution.processIdentifier.value)
+                        starting.yield(execution.processIdentifier.value)
+                        starting.finish()
+                    }.terminationStatus.code
+                } lost: { pid, status in
+                    Logger(label: "tributary-test").warning(
+                        "swift-subprocess did not report a child's exit; its status is taken from the kernel",
+                        metadata: ["pid": "\(pid)", "executable": "\(executable)"]
+                    )
+                    return status?.code ?? -1
                 }
-                let status: Int32 =
-                    switch result.terminationStatus {
-                    case .exited(let code): code
-                    case .signaled(let signal): signal
-                    }
-                return (status, result.standardOutput)
             } catch {
+                _ = try? output.writeAll(Array("\(error)".utf8))
                 starting.finish(throwing: error)
-                return (-1, "\(error)")
+                return -1
             }
         }
         var iterator = started.makeAsyncIterator()
         guard let pid = try await iterator.next() else { throw TestSetupError("\(executable) did not start") }
-        return ChildProcess(processIdentifier: pid, ending: ending, exited: exited)
+        return ChildProcess(processIdentifier: pid, ending: ending, exited: exited, output: output)
     }
 
-    private init(processIdentifier: Int32, ending: Task<(status: Int32, output: String), Never>, exited: ExitFlag) {
+    private init(processIdentifier: Int32, ending: Task<Int32, Never>, exited: ExitFlag, output: FileDescriptor) {
         self.processIdentifier = processIdentifier
         self.ending = ending
         self.exited = exited
+        self.output = output
     }
 
+    deinit { try? output.close() }
+
     /// Whether the child has not exited yet.
-    var isRunning: Bool { !exited.isSet }
+    var isRunning: Bool { !exited.isSet && ChildExit.peek(processIdentifier) == .running }
 
     /// Sends SIGTERM.
     func terminate() { kill(processIdentifier, SIGTERM) }
@@ -94,7 +115,19 @@ final class ChildProcess: Sendable {
     /// Waits for the process to exit and returns its status (its exit code, or the signal that ended
     /// it) and everything it printed.
     func finish() async -> (status: Int32, output: String) {
-        await ending.value
+        (await ending.value, writtenOutput())
+    }
+
+    /// Everything the child wrote so far.
+    private func writtenOutput() -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = (try? chunk.withUnsafeMutableBytes { try output.read(fromAbsoluteOffset: Int64(bytes.count), into: $0) }) ?? 0
+            guard count > 0 else { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func run(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
@@ -176,6 +209,29 @@ extension ChildProcess {
             return (child, port, ready && child.isRunning)
         }
         throw TestSetupError("no free port held for a server in five tries")
+    }
+}
+
+/// A file in the temporary directory that no name leads to: it goes when its last descriptor closes.
+private func anonymousFile() throws -> FileDescriptor {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("tributary-child-\(UUID().uuidString)").path
+    let file = try FileDescriptor.open(
+        FilePath(path),
+        .readWrite,
+        options: [.create, .exclusiveCreate, .closeOnExec],
+        permissions: [.ownerReadWrite]
+    )
+    unlink(path)
+    return file
+}
+
+extension TerminationStatus {
+    /// The exit code, or the signal that ended the process.
+    var code: Int32 {
+        switch self {
+        case .exited(let code): code
+        case .signaled(let signal): signal
+        }
     }
 }
 
