@@ -141,8 +141,9 @@ struct ProviderHTTPTests {
                 let error = try await #require(throws: ConnectorError.self) { try await http.get(http.url("/slow")) }
                 #expect(error.code == "provider_timeout")
                 #expect(error.retryable)
-                // Two attempts of 0.8 s, where the answer alone would take 100 s (or forever).
-                #expect(ContinuousClock.now - started < .seconds(15))
+                // Two attempts of 0.8 s, where the answer alone would take 100 s (or forever); the margin is
+                // for a loaded machine.
+                #expect(ContinuousClock.now - started < .seconds(40))
             }
         }
     }

@@ -54,69 +54,105 @@ struct TokenRotationTests {
         }
     }
 
-    @Test("a run-task stopped while its refresh is in flight keeps the rotated token; the next run uses it", arguments: Stop.allCases)
-    func stoppedMidRefresh(_ stop: Stop) async throws {
+    /// A Klaviyo integration with three profiles, connected through the fake OAuth provider, whose
+    /// every issued access token the API accepts (as Klaviyo does its own).
+    static func withConnectedKlaviyo(
+        _ body:
+            @Sendable (_ provider: FakeOAuthProvider, _ database: TestDatabase, _ tenant: String, _ id: String, _ integrationID: UUID)
+            async throws -> Void
+    ) async throws {
         let provider = FakeOAuthProvider()
         let klaviyo = FakeKlaviyo()
         for index in 0..<3 {
             let updated = Timestamps.format(Date(timeIntervalSinceNow: -Double(index) * 60))
             await klaviyo.add(type: "profile", id: "P\(index)", attributes: ["email": .string("p\(index)@x.test"), "updated": .string(updated)])
         }
-        // The API accepts every access token the OAuth provider issues, as Klaviyo does its own.
         await provider.setOnIssue { token in await klaviyo.acceptBearer(token) }
         try await withFakeServer(provider.router) { oauthPort in
             try await withFakeServer(klaviyo.router) { apiPort in
                 let database = try await TestDatabase.create()
                 let (tenant, id) = try await Self.connectKlaviyo(database: database, oauthPort: oauthPort, apiPort: apiPort, provider: provider)
-                let integrationID = try #require(UUID(uuidString: id))
-                let runs = "/v1/tenants/\(tenant)/integrations/\(id)/syncs"
-
-                // The first run refreshes ahead of expiry; the provider rotates the refresh token at once and
-                // answers 8 s later, long after the supervisor decided to stop the run-task.
-                try await Self.execute(database, "UPDATE credentials SET expires_at = now()")
-                await provider.setAnswerDelay(.seconds(8))
-                let limit: [AbsoluteConfigKey: ConfigValue] = stop == .timeout ? ["tributary.run.timeout.seconds": "5"] : [:]
-                try await TestApp.run(extra: limit, database: database, worker: true) { client in
-                    try await WorkerTests.waitUntil(timeout: .seconds(60)) { await provider.issuedRefreshTokens.count == 2 }
-                    let first = try #require(try await client.send(.get, runs).decode(ListOf<RunView>.self).data.first)
-                    #expect(first.status == "running")
-                    if stop == .cancel {
-                        #expect(try await client.send(.post, "\(runs)/\(first.id)/cancel").status.code < 300)
-                    }
-                    // The first attempt ends: cancelled, or timed out (and queued again, or already retried).
-                    try await WorkerTests.waitUntil(timeout: .seconds(90)) {
-                        let run = try await client.send(.get, "\(runs)/\(first.id)").decode(RunView.self)
-                        return run.hasEnded || run.attempt > 1
-                    }
-                    let ended = try await client.send(.get, "\(runs)/\(first.id)").decode(RunView.self)
-                    // Cancelled; or, when the run-task finished its few records in the moment between storing the
-                    // tokens and the supervisor's next look, succeeded.
-                    if stop == .cancel { #expect(["cancelled", "succeeded"].contains(ended.status), "\(ended)") }
-                }
-                #expect(try await Self.storedRefreshToken(database, integrationID: integrationID) == provider.issuedRefreshTokens.last)
-                #expect(try await database.rows("SELECT status FROM integrations", as: String.self) == ["active"])
-
-                // The next run refreshes again, with the rotated token, and syncs. A retry of the first run
-                // may still be queued or running (it needs no refresh: the rotated tokens are fresh); it
-                // ends first, then the token is made due and a new run started.
-                await provider.setAnswerDelay(.zero)
-                try await TestApp.run(database: database, worker: true) { client in
-                    if let pending = try await client.send(.get, runs).decode(ListOf<RunView>.self).data.first(where: { !$0.hasEnded }) {
-                        _ = try await client.waitForRun(tenant: tenant, integration: id, runID: pending.id, timeout: .seconds(90))
-                    }
-                    #expect(await provider.refreshRequests == 1)
-                    try await Self.execute(database, "UPDATE credentials SET expires_at = now()")
-                    let runID = try await client.send(.post, runs).decode(RunView.self).id
-                    let run = try await client.waitForRun(tenant: tenant, integration: id, runID: runID, timeout: .seconds(90))
-                    #expect(run.status == "succeeded", "\(run)")
-                    let integration = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)").decode(IntegrationView.self)
-                    #expect(integration.status == "active")
-                    #expect(try await client.allRecords(tenant: tenant, integration: id).records.count == 3)
-                }
-                let refreshes = await provider.refreshRequests
-                #expect(refreshes == 2)
-                #expect(try await Self.storedRefreshToken(database, integrationID: integrationID) == provider.issuedRefreshTokens.last)
+                try await body(provider, database, tenant, id, try #require(UUID(uuidString: id)))
             }
+        }
+    }
+
+    @Test("a run-task stopped while its refresh is in flight keeps the rotated token; the next run uses it", arguments: Stop.allCases)
+    func stoppedMidRefresh(_ stop: Stop) async throws {
+        try await Self.withConnectedKlaviyo { provider, database, tenant, id, integrationID in
+            let runs = "/v1/tenants/\(tenant)/integrations/\(id)/syncs"
+
+            // The first run refreshes ahead of expiry; the provider rotates the refresh token at once and
+            // answers 8 s later, long after the supervisor decided to stop the run-task.
+            try await Self.execute(database, "UPDATE credentials SET expires_at = now()")
+            await provider.setAnswerDelay(.seconds(8))
+            let limit: [AbsoluteConfigKey: ConfigValue] = stop == .timeout ? ["tributary.run.timeout.seconds": "5"] : [:]
+            try await TestApp.run(extra: limit, database: database, worker: true) { client in
+                try await WorkerTests.waitUntil(timeout: .seconds(60)) { await provider.issuedRefreshTokens.count == 2 }
+                let first = try #require(try await client.send(.get, runs).decode(ListOf<RunView>.self).data.first)
+                #expect(first.status == "running")
+                if stop == .cancel {
+                    #expect(try await client.send(.post, "\(runs)/\(first.id)/cancel").status.code < 300)
+                }
+                // The first attempt ends: cancelled, or timed out (and queued again, or already retried).
+                try await WorkerTests.waitUntil(timeout: .seconds(90)) {
+                    let run = try await client.send(.get, "\(runs)/\(first.id)").decode(RunView.self)
+                    return run.hasEnded || run.attempt > 1
+                }
+                let ended = try await client.send(.get, "\(runs)/\(first.id)").decode(RunView.self)
+                // Cancelled; or, when the run-task finished its few records in the moment between storing the
+                // tokens and the supervisor's next look, succeeded.
+                if stop == .cancel { #expect(["cancelled", "succeeded"].contains(ended.status), "\(ended)") }
+            }
+            #expect(try await Self.storedRefreshToken(database, integrationID: integrationID) == provider.issuedRefreshTokens.last)
+            #expect(try await database.rows("SELECT status FROM integrations", as: String.self) == ["active"])
+
+            // The next run refreshes again, with the rotated token, and syncs. A retry of the first run
+            // may still be queued or running (it needs no refresh: the rotated tokens are fresh); it
+            // ends first, then the token is made due and a new run started.
+            await provider.setAnswerDelay(.zero)
+            try await TestApp.run(database: database, worker: true) { client in
+                if let pending = try await client.send(.get, runs).decode(ListOf<RunView>.self).data.first(where: { !$0.hasEnded }) {
+                    _ = try await client.waitForRun(tenant: tenant, integration: id, runID: pending.id, timeout: .seconds(90))
+                }
+                #expect(await provider.refreshRequests == 1)
+                try await Self.execute(database, "UPDATE credentials SET expires_at = now()")
+                let runID = try await client.send(.post, runs).decode(RunView.self).id
+                let run = try await client.waitForRun(tenant: tenant, integration: id, runID: runID, timeout: .seconds(90))
+                #expect(run.status == "succeeded", "\(run)")
+                let integration = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)").decode(IntegrationView.self)
+                #expect(integration.status == "active")
+                #expect(try await client.allRecords(tenant: tenant, integration: id).records.count == 3)
+            }
+            let refreshes = await provider.refreshRequests
+            #expect(refreshes == 2)
+            #expect(try await Self.storedRefreshToken(database, integrationID: integrationID) == provider.issuedRefreshTokens.last)
+        }
+    }
+
+    @Test("kill -9 of a run-task while its refresh is in flight: the worker makes the call and keeps the rotated token")
+    func killedMidRefresh() async throws {
+        try await Self.withConnectedKlaviyo { provider, database, tenant, id, integrationID in
+            let runs = "/v1/tenants/\(tenant)/integrations/\(id)/syncs"
+
+            // The run's token is due: the provider rotates the refresh token at once and answers 5 s later.
+            try await Self.execute(database, "UPDATE credentials SET expires_at = now()")
+            await provider.setAnswerDelay(.seconds(5))
+            try await TestApp.run(database: database, worker: true) { client in
+                try await WorkerTests.waitUntil(timeout: .seconds(60)) { await provider.issuedRefreshTokens.count == 2 }
+                let first = try #require(try await client.send(.get, runs).decode(ListOf<RunView>.self).data.first)
+                // The run-task waits for the answer; it dies before the answer comes.
+                let killed = tributaryProcesses(["run-task", first.id])
+                try #require(killed.count == 1, "one run-task for the run: \(killed)")
+                #expect(kill(killed[0], SIGKILL) == 0)
+                let run = try await client.waitForRun(tenant: tenant, integration: id, runID: first.id, timeout: .seconds(90))
+                #expect(run.status == "succeeded", "the retry uses the tokens the worker stored: \(run)")
+                #expect(run.attempt == 2)
+                #expect(try await client.allRecords(tenant: tenant, integration: id).records.count == 3)
+            }
+            #expect(await provider.refreshRequests == 1, "one token call, made by the worker, not repeated by the retry")
+            #expect(try await Self.storedRefreshToken(database, integrationID: integrationID) == provider.issuedRefreshTokens.last)
+            #expect(try await database.rows("SELECT status FROM integrations", as: String.self) == ["active"])
         }
     }
 
@@ -189,7 +225,7 @@ struct TokenRotationTests {
                     let fresh = try await services.refresher.accessToken(integrationID: integrationID, rejected: rejected)
                     #expect(ContinuousClock.now - started >= .milliseconds(1500), "the live lease was waited for")
                     #expect(await provider.isValidAccessToken(fresh))
-                    #expect(try await services.store.refreshInFlight(integrationID: integrationID, holderPrefix: "refresh:") == false)
+                    #expect(try await client.database.rows("SELECT count(*) FROM credentials WHERE refresh_until > now()", as: Int.self) == [0])
                 }
                 let refreshes = await provider.refreshRequests
                 #expect(refreshes == 1)

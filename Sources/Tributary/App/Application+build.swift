@@ -24,7 +24,7 @@ public func buildApplication(
         maxAttempts: config.worker.maxAttempts,
         api: config.api,
         limits: config.limits,
-        checker: CheckRunner(settings: config.worker, environment: config.childEnvironment),
+        checker: CheckRunner(settings: config.worker, environment: config.childEnvironment, refresher: services.refresher),
         emailReadiness: config.alerting.emailReadiness
     )
 

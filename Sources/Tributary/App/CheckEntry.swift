@@ -11,7 +11,7 @@ public func checkMain(integrationID: UUID, config: AppConfig, logger: Logger) as
     let report: CheckReport
     do {
         report = try await withPostgres(config: config, logger: logger) { postgres in
-            let services = Services(postgres: postgres, keyRing: keyRing, config: config, logger: logger)
+            let services = Services(postgres: postgres, keyRing: keyRing, config: config, logger: logger, refreshes: .byParent)
             guard let integration = try await services.store.integrationByID(integrationID) else {
                 return .failed(RunError(code: "integration_gone", message: "the integration no longer exists"))
             }

@@ -34,6 +34,7 @@ struct ProcessSkeleton: Sendable {
             ? Worker(
                 supervisor: Supervisor(
                     store: services.store,
+                    refresher: services.refresher,
                     settings: config.worker,
                     childEnvironment: config.childEnvironment,
                     logger: logger

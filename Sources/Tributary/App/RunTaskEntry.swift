@@ -15,7 +15,7 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
     let reporter = OutcomeReporter(runID: runID, logger: logger)
     do {
         return try await withPostgres(config: config, logger: logger) { postgres in
-            let services = Services(postgres: postgres, keyRing: keyRing, config: config, logger: logger)
+            let services = Services(postgres: postgres, keyRing: keyRing, config: config, logger: logger, refreshes: .byParent)
             let lease = LeaseKeeper(
                 store: services.store,
                 runID: runID,

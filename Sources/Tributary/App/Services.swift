@@ -16,7 +16,15 @@ struct Services: Sendable {
     var refresher: TokenRefresher { factory.refresher }
 
     /// `config` gives the public URL (OAuth redirects), the egress policy and the connector limits.
-    init(postgres: PostgresClient, keyRing: KeyRing, config: AppConfig, logger: Logger, catalog: ProviderCatalog = .standard) {
+    /// `refreshes`: `.byParent` in the child processes (run-tasks, checks), whose parent makes their token calls.
+    init(
+        postgres: PostgresClient,
+        keyRing: KeyRing,
+        config: AppConfig,
+        logger: Logger,
+        catalog: ProviderCatalog = .standard,
+        refreshes: TokenRefresher.Mode = .here
+    ) {
         let store = Store(client: postgres, logger: logger)
         let vault = CredentialVault(keyRing: keyRing)
         let flow = OAuthFlow(
@@ -27,7 +35,7 @@ struct Services: Sendable {
             publicURL: config.publicURL,
             logger: logger
         )
-        let refresher = TokenRefresher(store: store, flow: flow)
+        let refresher = TokenRefresher(store: store, flow: flow, mode: refreshes)
         self.store = store
         self.flow = flow
         self.factory = ConnectorFactory(

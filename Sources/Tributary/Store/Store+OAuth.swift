@@ -187,18 +187,52 @@ extension Store {
         }
     }
 
-    /// Whether a process whose holder names start with `holderPrefix` holds a live refresh lease on the
-    /// integration's credential (the supervisor asks this of its run-task before stopping it).
-    func refreshInFlight(integrationID: UUID, holderPrefix: String) async throws -> Bool {
+    /// A child process asks its parent for a refresh: the request's number, which the parent counts
+    /// served once it has refreshed (or tried). `rejected`: the SHA-256 of the access token the provider
+    /// answered 401 to. Nil: the integration has no OAuth credential.
+    func requestRefresh(integrationID: UUID, rejected: Data?) async throws -> Int64? {
         try await withConnection { connection in
             try await connection.rows(
                 """
-                SELECT count(*) FROM credentials
-                WHERE integration_id = \(integrationID) AND refresh_until > now()
-                  AND left(refresh_owner, length(\(holderPrefix))) = \(holderPrefix)
+                UPDATE credentials SET refresh_requests = refresh_requests + 1, refresh_rejected = \(rejected)
+                WHERE integration_id = \(integrationID) AND type = 'oauth2'
+                RETURNING refresh_requests
                 """,
-                as: Int.self
-            ).first ?? 0 > 0
+                as: Int64.self
+            ).first
+        }
+    }
+
+    /// The newest refresh asked for and not yet served, if any: its number and the rejected token's SHA-256.
+    func pendingRefresh(integrationID: UUID) async throws -> (number: Int64, rejected: Data?)? {
+        try await withConnection { connection in
+            try await connection.rows(
+                """
+                SELECT refresh_requests, refresh_rejected FROM credentials
+                WHERE integration_id = \(integrationID) AND refresh_requests > refresh_served
+                """,
+                as: Int64.self,
+                Data?.self
+            ).first.map { (number: $0.0, rejected: $0.1) }
+        }
+    }
+
+    /// Counts every request up to `number` served. A credential given anew meanwhile keeps its counts.
+    func refreshServed(integrationID: UUID, through number: Int64) async throws {
+        try await withConnection { connection in
+            try await connection.query(
+                "UPDATE credentials SET refresh_served = GREATEST(refresh_served, \(number)) WHERE integration_id = \(integrationID)"
+            )
+        }
+    }
+
+    /// How many refresh requests have been served; nil once the credential is gone.
+    func servedRefreshes(integrationID: UUID) async throws -> Int64? {
+        try await withConnection { connection in
+            try await connection.rows(
+                "SELECT refresh_served FROM credentials WHERE integration_id = \(integrationID)",
+                as: Int64.self
+            ).first
         }
     }
 }

@@ -47,8 +47,11 @@ struct CheckRunner: Sendable {
     let environment: [String: String]
     let timeout: Duration
     let slots: CheckSlots
+    /// Makes the token refreshes the checks ask for.
+    let refresher: TokenRefresher
 
-    init(settings: WorkerSettings, environment: [String: String]) {
+    init(settings: WorkerSettings, environment: [String: String], refresher: TokenRefresher) {
+        self.refresher = refresher
         self.binary = settings.runTaskBinary
         self.environment = environment
         self.timeout = settings.checkTimeout
@@ -86,13 +89,17 @@ struct CheckRunner: Sendable {
                 environment: environment,
                 grace: .seconds(1),
                 logger: log
-            ) { [timeout] _ in
+            ) { [timeout, refresher] _ in
+                async let refreshes: Void = refresher.serveRequests(integrationID: integration.id)
+                let stop: Stop
                 do {
                     try await Task.sleep(for: timeout)
-                    return .timedOut
+                    stop = .timedOut
                 } catch {
-                    return .cancelled
+                    stop = .cancelled
                 }
+                _ = await refreshes
+                return stop
             }
         } catch {
             log.error("could not start the check process", metadata: ["binary": "\(binary)", "error": "\(error)"])

@@ -41,7 +41,9 @@ enum RunTaskProcess {
 
         // What the outputs and `watch` gave, kept outside the run too, for when the exit goes unreported.
         let seen = Mutex(Ended<Stop>())
-        return try await ChildExit.guarded { [options, childEnvironment] started in
+        // A long grace: on a loaded machine swift-subprocess may take seconds to reap a child, and the last
+        // of its output may still be on the way; only an exit truly unreported should cost a slot this long.
+        return try await ChildExit.guarded(grace: .seconds(30)) { [options, childEnvironment] started in
             let result = try await Subprocess.run(
                 .path(FilePath(binary)),
                 arguments: Arguments(arguments),

@@ -9,13 +9,16 @@ import Subprocess
 /// or memory blow-up of one run-task never touches the supervisor or the other runs.
 struct Supervisor: Sendable {
     let store: Store
+    /// Makes the token refreshes the run-tasks ask for.
+    let refresher: TokenRefresher
     let settings: WorkerSettings
     let childEnvironment: [String: String]
     let logger: Logger
     let owner: String
 
-    init(store: Store, settings: WorkerSettings, childEnvironment: [String: String], logger: Logger) {
+    init(store: Store, refresher: TokenRefresher, settings: WorkerSettings, childEnvironment: [String: String], logger: Logger) {
         self.store = store
+        self.refresher = refresher
         self.settings = settings
         self.childEnvironment = childEnvironment
         self.logger = logger
@@ -77,8 +80,11 @@ struct Supervisor: Sendable {
                 logger: log
             ) { [log] pid in
                 log.info("run-task started", metadata: ["pid": "\(pid)", "attempt": "\(run.attempt)"])
+                // The run-task's token refreshes are made here. One under way when the run-task is to be
+                // stopped is finished first, as leaving this closure awaits it.
+                async let refreshes: Void = refresher.serveRequests(integrationID: run.integrationID)
                 let stop = await watch(run, token: token, log: log)
-                await waitForTokenRefresh(run, pid: pid, log: log)
+                _ = await refreshes
                 return stop
             }
         } catch {
@@ -140,22 +146,6 @@ struct Supervisor: Sendable {
                 if ContinuousClock.now - lastBeat > .seconds(settings.leaseSeconds) { return .leaseLost }
             }
         }
-    }
-
-    /// Defers stopping a run-task while it holds its integration's OAuth refresh lease, up to the lease's
-    /// length: the provider may already have rotated the refresh token, and until the run-task has stored
-    /// the new one, it is the only copy. Not when the supervisor itself is cancelled (then nothing waits).
-    private func waitForTokenRefresh(_ run: ClaimedRun, pid: Int32, log: Logger) async {
-        let holder = TokenRefresher.holderPrefix(pid: pid)
-        let deadline = ContinuousClock.now + .seconds(TokenRefresher.leaseSeconds)
-        var deferred = false
-        while !Task.isCancelled, ContinuousClock.now < deadline {
-            guard (try? await store.refreshInFlight(integrationID: run.integrationID, holderPrefix: holder)) == true else { break }
-            if !deferred { log.info("stop deferred: the run-task is refreshing its OAuth token") }
-            deferred = true
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        if deferred { log.info("token refresh done; stopping the run-task") }
     }
 
     /// Records how a run-task that ended by itself went. Only its structured report reaches the run's

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import TributaryConnectors
@@ -8,9 +9,29 @@ import TributaryConnectors
 /// present a token already spent. No transaction is open during the token call: the new tokens are
 /// stored in their own short transaction as soon as the provider answers, retried if that fails,
 /// since once the provider has rotated the refresh token they are the only ones that work.
+///
+/// Child processes (run-tasks, checks) never make the token call themselves: they ask their parent
+/// (`Mode.byParent`), which `serveRequests` while the child runs. A child may die at any moment, by
+/// kill -9 or at its memory limit, which a provider's answers can drive it to; had it made the call,
+/// a rotated refresh token would die with it.
 struct TokenRefresher: Sendable {
     let store: Store
     let flow: OAuthFlow
+    let mode: Mode
+
+    /// Where the token call is made.
+    enum Mode: Sendable {
+        /// In this process.
+        case here
+        /// In the parent process that started this one: asked for through the credential row.
+        case byParent
+    }
+
+    init(store: Store, flow: OAuthFlow, mode: Mode = .here) {
+        self.store = store
+        self.flow = flow
+        self.mode = mode
+    }
 
     /// Refresh when less than this remains.
     static let margin: TimeInterval = 120
@@ -31,18 +52,81 @@ struct TokenRefresher: Sendable {
         case unavailable(String)
     }
 
-    /// What every refresh lease this process holds is named with; the supervisor finds its run-task's by it.
-    static func holderPrefix(pid: Int32 = getpid()) -> String { "refresh:\(hostName):\(pid):" }
+    /// What every refresh lease this process holds is named with.
+    static func holderPrefix() -> String { "refresh:\(hostName):\(getpid()):" }
     private static let hostName = ProcessInfo.processInfo.hostName
+
+    /// How a rejected access token is named outside the vault.
+    static func digest(_ token: String) -> Data { Data(SHA256.hash(data: Data(token.utf8))) }
 
     /// The access token to use now. `rejected` is a token the provider just answered 401 to:
     /// it is refreshed unless another process already replaced it.
     func accessToken(integrationID: UUID, rejected: String? = nil) async throws -> String {
+        switch mode {
+        case .here: try await refreshedHere(integrationID: integrationID, rejected: rejected.map(Self.digest))
+        case .byParent: try await refreshedByParent(integrationID: integrationID, rejected: rejected.map(Self.digest))
+        }
+    }
+
+    /// Makes the refreshes a child process of this one asks for on `integrationID` (`Mode.byParent`),
+    /// until cancelled; returns at once for a credential that is not OAuth. A refresh under way when it
+    /// is cancelled is finished first: its answer may hold the only live refresh token.
+    func serveRequests(integrationID: UUID) async {
+        guard mode == .here,
+            let stored = try? await store.storedCredential(integrationID: integrationID), stored.type == .oauth2
+        else { return }
+        while !Task.isCancelled {
+            do {
+                if let request = try await store.pendingRefresh(integrationID: integrationID) {
+                    // Not cancelled with this loop: the child waits for the answer, and the lease for its end.
+                    _ = try? await Task { try await refreshedHere(integrationID: integrationID, rejected: request.rejected) }.value
+                    try await store.refreshServed(integrationID: integrationID, through: request.number)
+                }
+            } catch {
+                flow.logger.warning(
+                    "could not serve a token refresh request",
+                    metadata: log(integrationID).merging(["error": "\(error)"]) { _, new in new }
+                )
+            }
+            try? await Task.sleep(for: Self.pollInterval * 2)
+        }
+    }
+
+    /// Asks the parent process for a refresh and waits until it has made it (or tried).
+    private func refreshedByParent(integrationID: UUID, rejected: Data?) async throws -> String {
+        let before = try await oauthTokens(integrationID: integrationID)
+        if !needsRefresh(before.tokens, expiresAt: before.expiresAt, rejected: rejected) { return before.tokens.accessToken }
+        guard let number = try await store.requestRefresh(integrationID: integrationID, rejected: rejected) else {
+            throw RefreshError.noCredential
+        }
+        // The parent may first wait out another process's lease, then make its own call.
+        let deadline = ContinuousClock.now + .seconds(2 * Self.leaseSeconds + 10)
+        while try await store.servedRefreshes(integrationID: integrationID) ?? .max < number {
+            guard ContinuousClock.now < deadline else {
+                throw RefreshError.unavailable("the worker did not refresh this integration's token in time")
+            }
+            try await Task.sleep(for: Self.pollInterval)
+        }
+        let after = try await oauthTokens(integrationID: integrationID)
+        if after.tokens.accessToken != before.tokens.accessToken || !needsRefresh(after.tokens, expiresAt: after.expiresAt, rejected: rejected) {
+            return after.tokens.accessToken
+        }
+        if try await store.integrationByID(integrationID)?.status == .reauthorizationRequired { throw RefreshError.reauthorizationRequired }
+        throw RefreshError.unavailable("the worker could not refresh this integration's token")
+    }
+
+    private func oauthTokens(integrationID: UUID) async throws -> (tokens: OAuthTokens, expiresAt: Date?) {
+        guard let stored = try await store.storedCredential(integrationID: integrationID) else { throw RefreshError.noCredential }
+        guard case .oauth2(let tokens) = try flow.vault.open(stored) else { throw RefreshError.notOAuth }
+        return (tokens, stored.expiresAt)
+    }
+
+    /// Refreshes in this process, under the integration's refresh lease.
+    private func refreshedHere(integrationID: UUID, rejected: Data?) async throws -> String {
         let deadline = ContinuousClock.now + .seconds(Self.leaseSeconds + 5)
         while true {
-            guard let stored = try await store.storedCredential(integrationID: integrationID) else { throw RefreshError.noCredential }
-            guard case .oauth2(let tokens) = try flow.vault.open(stored) else { throw RefreshError.notOAuth }
-            if !needsRefresh(tokens, expiresAt: stored.expiresAt, rejected: rejected) { return tokens.accessToken }
+            let (tokens, expiresAt) = try await oauthTokens(integrationID: integrationID)
+            if !needsRefresh(tokens, expiresAt: expiresAt, rejected: rejected) { return tokens.accessToken }
             let holder = Self.holderPrefix() + UUID().uuidString.prefix(8).lowercased()
             if let claimed = try await store.claimRefresh(integrationID: integrationID, holder: holder, seconds: Self.leaseSeconds) {
                 // Awaited, but not cancelled with its caller (a stopped stream, a gone supervisor): once the
@@ -58,14 +142,14 @@ struct TokenRefresher: Sendable {
     }
 
     /// `expiresAt` is the credential row's: the one place expiry is kept in the clear.
-    private func needsRefresh(_ tokens: OAuthTokens, expiresAt: Date?, rejected: String?) -> Bool {
-        if let rejected { return tokens.accessToken == rejected }
+    private func needsRefresh(_ tokens: OAuthTokens, expiresAt: Date?, rejected: Data?) -> Bool {
+        if let rejected { return Self.digest(tokens.accessToken) == rejected }
         guard let expiresAt else { return false }
         return expiresAt.timeIntervalSinceNow < Self.margin
     }
 
     /// Refreshes `stored`, whose lease `holder` holds, and gives the lease back however it ends.
-    private func refresh(_ stored: StoredCredential, holder: String, rejected: String?) async throws -> String {
+    private func refresh(_ stored: StoredCredential, holder: String, rejected: Data?) async throws -> String {
         let integrationID = stored.integrationID
         do {
             guard case .oauth2(let tokens) = try flow.vault.open(stored) else { throw RefreshError.notOAuth }

@@ -69,13 +69,18 @@ func withHangingPort<T: Sendable>(_ body: (Int) async throws -> T) async throws 
 
 /// The pids of running `tributary check <integration>` processes.
 func checkProcesses(integration: String) -> [Int32] {
+    tributaryProcesses(["check", integration])
+}
+
+/// The pids of running `tributary` processes whose arguments start with `arguments`.
+func tributaryProcesses(_ arguments: [String]) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { entry -> Int32? in
         guard let pid = Int32(entry),
             let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
         else { return nil }
-        let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        return arguments.dropFirst().starts(with: ["check", integration]) ? pid : nil
+        let given = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return given.dropFirst().starts(with: arguments) ? pid : nil
     }
 }
 
