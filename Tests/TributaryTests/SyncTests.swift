@@ -99,6 +99,45 @@ struct SyncTests {
         }
     }
 
+    @Test("every stream's records in one feed: the integration's modification order, each once, paged at any size, resumable")
+    func mergedFeed() async throws {
+        try await TestApp.run(worker: true) { client in
+            let (tenant, id) = try await Self.demoTenant(
+                client,
+                config: ["records_per_run": 90, "batch_size": 10],
+                streams: ["contacts", "events", "lists"]
+            )
+            _ = try await client.waitForRun(tenant: tenant, integration: id)
+            let order = "SELECT stream || '/' || record_id FROM records WHERE integration_id = '\(id)' ORDER BY seq"
+            let stored = try await client.database.rows(PostgresQueryText(order), as: String.self)
+            #expect(Set(stored.map { $0.prefix { $0 != "/" } }).count == 3, "three streams, written in turns")
+            for limit in [1, 7, 200] {
+                let (read, _) = try await client.allRecords(tenant: tenant, integration: id, limit: limit)
+                #expect(read.map { "\($0.stream)/\($0.id)" } == stored, "pages of \(limit)")
+            }
+            // Resumed from a cursor mid-way: exactly the rest, in order.
+            let (_, cursor) = try await client.allRecords(tenant: tenant, integration: id, limit: 200)
+            let firstPage = try await client.send(.get, "/v1/tenants/\(tenant)/integrations/\(id)/records?limit=25").decode(ListOf<RecordView>.self)
+            let (rest, _) = try await client.allRecords(tenant: tenant, integration: id, from: firstPage.nextCursor, limit: 11)
+            #expect((firstPage.data + rest).map { "\($0.stream)/\($0.id)" } == stored)
+            // A second run changes some records: they come after the cursor, once, in their new order.
+            let last = try await client.database.rows(
+                PostgresQueryText("SELECT max(seq) FROM records WHERE integration_id = '\(id)'"),
+                as: Int64.self
+            )
+            _ = try await client.syncAndWait(tenant: tenant, integration: id, SyncBody())
+            let (changed, _) = try await client.allRecords(tenant: tenant, integration: id, from: cursor, limit: 4)
+            let after = try await client.database.rows(
+                PostgresQueryText(
+                    "SELECT stream || '/' || record_id FROM records WHERE integration_id = '\(id)' AND seq > \(last[0]) ORDER BY seq"
+                ),
+                as: String.self
+            )
+            #expect(!after.isEmpty)
+            #expect(changed.map { "\($0.stream)/\($0.id)" } == after)
+        }
+    }
+
     @Test("a second run while one is queued or running answers 409 naming it; bad requests are refused")
     func conflictsAndValidation() async throws {
         try await TestApp.run { client in

@@ -156,6 +156,50 @@ struct TokenRotationTests {
         }
     }
 
+    /// An OAuth-connected integration and the services of a process of Tributary's own, for calls to
+    /// the refresher as a parent process makes them.
+    static func withOAuthServices(
+        _ body: @Sendable (_ provider: FakeOAuthProvider, _ client: TestClient, _ services: TestServices, _ integrationID: UUID) async throws -> Void
+    ) async throws {
+        let provider = FakeOAuthProvider()
+        try await withFakeServer(provider.router) { port in
+            try await TestApp.run { client in
+                let tenant = try await client.createTenant()
+                let (_, id) = try await OAuthTests.connect(client, provider: provider, port: port, tenant: tenant)
+                let integrationID = try #require(UUID(uuidString: id))
+                try await TestServices.with(client.config, logger: client.logger) { services in
+                    try await body(provider, client, services, integrationID)
+                }
+            }
+        }
+    }
+
+    @Test("a parent serving its child's refreshes stops when told, after storing the answer to a call under way")
+    func servingStops() async throws {
+        try await Self.withOAuthServices { provider, client, services, integrationID in
+            // Nothing asked: the parent's watch decides to stop, and serving ends with it.
+            let idle = await services.refresher.serving(integrationID: integrationID) { "stopped" }
+            #expect(idle == "stopped")
+
+            // A child asks (naming the token it holds), and the provider takes 3 s to answer; the
+            // watch decides to stop while the call is under way.
+            let held = try await services.refresher.accessToken(integrationID: integrationID)
+            _ = try await services.store.requestRefresh(integrationID: integrationID, rejected: TokenRefresher.digest(held))
+            await provider.setAnswerDelay(.seconds(3))
+            let stop = await services.refresher.serving(integrationID: integrationID) {
+                try? await WorkerTests.waitUntil(timeout: .seconds(30)) { await provider.refreshRequests == 1 }
+                return "stopped"
+            }
+            #expect(stop == "stopped")
+            // Returned only once the rotated token was stored and the request counted served.
+            #expect(try await Self.storedRefreshToken(client.database, integrationID: integrationID) == provider.issuedRefreshTokens.last)
+            let pending = try await services.store.pendingRefresh(integrationID: integrationID)
+            #expect(pending == nil)
+            #expect(try await services.refresher.accessToken(integrationID: integrationID) != held)
+            #expect(await provider.refreshRequests == 1)
+        }
+    }
+
     @Test("the first write of the new tokens fails: it is retried, and the rotated token kept")
     func writeRetried() async throws {
         let provider = FakeOAuthProvider()
@@ -207,29 +251,21 @@ struct TokenRotationTests {
 
     @Test("a refresh lease whose holder died is taken over once it lapses; a live one is waited for")
     func lapsedLease() async throws {
-        let provider = FakeOAuthProvider()
-        try await withFakeServer(provider.router) { port in
-            try await TestApp.run { client in
-                let tenant = try await client.createTenant()
-                let (_, id) = try await OAuthTests.connect(client, provider: provider, port: port, tenant: tenant)
-                let integrationID = try #require(UUID(uuidString: id))
-                try await TestServices.with(client.config, logger: client.logger) { services in
-                    let rejected = try await services.refresher.accessToken(integrationID: integrationID)
-                    await provider.expireAccessTokens()
-                    // A process that claimed the lease and died: nobody releases it.
-                    try await Self.execute(
-                        client.database,
-                        "UPDATE credentials SET refresh_owner = 'refresh:gone:1:dead', refresh_until = now() + interval '2 seconds'"
-                    )
-                    let started = ContinuousClock.now
-                    let fresh = try await services.refresher.accessToken(integrationID: integrationID, rejected: rejected)
-                    #expect(ContinuousClock.now - started >= .milliseconds(1500), "the live lease was waited for")
-                    #expect(await provider.isValidAccessToken(fresh))
-                    #expect(try await client.database.rows("SELECT count(*) FROM credentials WHERE refresh_until > now()", as: Int.self) == [0])
-                }
-                let refreshes = await provider.refreshRequests
-                #expect(refreshes == 1)
-            }
+        try await Self.withOAuthServices { provider, client, services, integrationID in
+            let rejected = try await services.refresher.accessToken(integrationID: integrationID)
+            await provider.expireAccessTokens()
+            // A process that claimed the lease and died: nobody releases it.
+            try await Self.execute(
+                client.database,
+                "UPDATE credentials SET refresh_owner = 'refresh:gone:1:dead', refresh_until = now() + interval '2 seconds'"
+            )
+            let started = ContinuousClock.now
+            let fresh = try await services.refresher.accessToken(integrationID: integrationID, rejected: rejected)
+            #expect(ContinuousClock.now - started >= .milliseconds(1500), "the live lease was waited for")
+            #expect(await provider.isValidAccessToken(fresh))
+            #expect(try await client.database.rows("SELECT count(*) FROM credentials WHERE refresh_until > now()", as: Int.self) == [0])
+            let refreshes = await provider.refreshRequests
+            #expect(refreshes == 1)
         }
     }
 }

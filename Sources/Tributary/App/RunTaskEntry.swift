@@ -15,7 +15,14 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
     let reporter = OutcomeReporter(runID: runID, logger: logger)
     do {
         return try await withPostgres(config: config, logger: logger) { postgres in
-            let services = Services(postgres: postgres, keyRing: keyRing, config: config, logger: logger, refreshes: .byParent)
+            // Under a supervisor, which makes its token calls; started by hand, it makes them itself.
+            let services = Services(
+                postgres: postgres,
+                keyRing: keyRing,
+                config: config,
+                logger: logger,
+                refreshes: owner == nil ? .here : .byParent
+            )
             let lease = LeaseKeeper(
                 store: services.store,
                 runID: runID,

@@ -217,11 +217,15 @@ extension Store {
         }
     }
 
-    /// Counts every request up to `number` served. A credential given anew meanwhile keeps its counts.
+    /// Counts every request up to `number` served, never past those made: a credential deleted and
+    /// connected again meanwhile starts its counts anew, and its requests are not passed over.
     func refreshServed(integrationID: UUID, through number: Int64) async throws {
         try await withConnection { connection in
             try await connection.query(
-                "UPDATE credentials SET refresh_served = GREATEST(refresh_served, \(number)) WHERE integration_id = \(integrationID)"
+                """
+                UPDATE credentials SET refresh_served = LEAST(refresh_requests, GREATEST(refresh_served, \(number)))
+                WHERE integration_id = \(integrationID)
+                """
             )
         }
     }

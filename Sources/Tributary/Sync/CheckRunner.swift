@@ -90,16 +90,14 @@ struct CheckRunner: Sendable {
                 grace: .seconds(1),
                 logger: log
             ) { [timeout, refresher] _ in
-                async let refreshes: Void = refresher.serveRequests(integrationID: integration.id)
-                let stop: Stop
-                do {
-                    try await Task.sleep(for: timeout)
-                    stop = .timedOut
-                } catch {
-                    stop = .cancelled
+                await refresher.serving(integrationID: integration.id) {
+                    do {
+                        try await Task.sleep(for: timeout)
+                        return .timedOut
+                    } catch {
+                        return .cancelled
+                    }
                 }
-                _ = await refreshes
-                return stop
             }
         } catch {
             log.error("could not start the check process", metadata: ["binary": "\(binary)", "error": "\(error)"])

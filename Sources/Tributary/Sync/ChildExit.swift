@@ -29,7 +29,8 @@ public enum ChildExit: Equatable, Sendable {
     /// What `work` returns. `work` starts one child through swift-subprocess and hands its pid to
     /// `started` once it runs. Should the kernel show that child ended (or reaped) for `grace` while
     /// `work` still has not returned, the answer is `lost` of the kernel's status (nil once reaped)
-    /// instead, and `work` is left to end on its own, or never. Cancelling the caller cancels `work`.
+    /// instead, and `work` is cancelled and left to end on its own, or never. Cancelling the caller
+    /// cancels `work`.
     public static func guarded<Value: Sendable>(
         grace: Duration = .seconds(10),
         _ work: @escaping @Sendable (_ started: @escaping @Sendable (Int32) -> Void) async throws -> Value,
@@ -55,6 +56,7 @@ public enum ChildExit: Equatable, Sendable {
                         } else {
                             outcome.settle(.success(lost(pid, nil)))
                         }
+                        running.cancel()
                     }
                 } else {
                     endedSince = nil

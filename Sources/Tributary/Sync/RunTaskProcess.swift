@@ -41,9 +41,11 @@ enum RunTaskProcess {
 
         // What the outputs and `watch` gave, kept outside the run too, for when the exit goes unreported.
         let seen = Mutex(Ended<Stop>())
-        // A long grace: on a loaded machine swift-subprocess may take seconds to reap a child, and the last
-        // of its output may still be on the way; only an exit truly unreported should cost a slot this long.
-        return try await ChildExit.guarded(grace: .seconds(30)) { [options, childEnvironment] started in
+        // A long grace: the child is reaped only once `watch` has returned, which finishes a token refresh
+        // the child asked for first (up to a lease of another process's and a lease of its own, 90 s); on a
+        // loaded machine the last of its output may still be on the way too. Only an exit that truly went
+        // unreported costs a slot this long.
+        return try await ChildExit.guarded(grace: .seconds(150)) { [options, childEnvironment] started in
             let result = try await Subprocess.run(
                 .path(FilePath(binary)),
                 arguments: Arguments(arguments),

@@ -72,6 +72,11 @@ struct Supervisor: Sendable {
         log[metadataKey: "run_id"] = "\(run.id.lowercased)"
         log[metadataKey: "integration_id"] = "\(run.integrationID.lowercased)"
         let finished: RunTaskProcess.Finished<Stop>
+        // Once `watch` decides to stop the run-task, stopping it may take a while (SIGTERM, SIGKILL after
+        // the grace, the exit seen): the lease is kept meanwhile, so that no worker reclaims the run, as
+        // lapsed, while its run-task still runs.
+        let keeping = NIOLockedValueBox<Task<Void, Never>?>(nil)
+        defer { keeping.withLockedValue { $0?.cancel() } }
         do {
             finished = try await RunTaskProcess.run(
                 binary: settings.runTaskBinary,
@@ -80,11 +85,10 @@ struct Supervisor: Sendable {
                 logger: log
             ) { [log] pid in
                 log.info("run-task started", metadata: ["pid": "\(pid)", "attempt": "\(run.attempt)"])
-                // The run-task's token refreshes are made here. One under way when the run-task is to be
-                // stopped is finished first, as leaving this closure awaits it.
-                async let refreshes: Void = refresher.serveRequests(integrationID: run.integrationID)
-                let stop = await watch(run, token: token, log: log)
-                _ = await refreshes
+                // The run-task's token refreshes are made here, until there is a reason to stop it; one
+                // under way then is finished first.
+                let stop = await refresher.serving(integrationID: run.integrationID) { await watch(run, token: token, log: log) }
+                if stop != .leaseLost { keeping.withLockedValue { $0 = Task { await keepLease(run, token: token) } } }
                 return stop
             }
         } catch {
@@ -115,6 +119,15 @@ struct Supervisor: Sendable {
             }
         case nil:
             await settle(run, token: token, finished: finished, log: log)
+        }
+    }
+
+    /// Renews the lease every third of it until cancelled, whatever the heartbeat answers.
+    private func keepLease(_ run: ClaimedRun, token: String) async {
+        let beat = Duration.seconds(max(1, settings.leaseSeconds / 3))
+        while !Task.isCancelled {
+            _ = try? await store.heartbeat(runID: run.id, owner: token, leaseSeconds: settings.leaseSeconds)
+            try? await Task.sleep(for: beat)
         }
     }
 

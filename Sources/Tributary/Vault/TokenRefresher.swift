@@ -11,7 +11,7 @@ import TributaryConnectors
 /// since once the provider has rotated the refresh token they are the only ones that work.
 ///
 /// Child processes (run-tasks, checks) never make the token call themselves: they ask their parent
-/// (`Mode.byParent`), which `serveRequests` while the child runs. A child may die at any moment, by
+/// (`Mode.byParent`), which serves them while the child runs (`serving`). A child may die at any moment, by
 /// kill -9 or at its memory limit, which a provider's answers can drive it to; had it made the call,
 /// a rotated refresh token would die with it.
 struct TokenRefresher: Sendable {
@@ -68,50 +68,65 @@ struct TokenRefresher: Sendable {
         }
     }
 
-    /// Makes the refreshes a child process of this one asks for on `integrationID` (`Mode.byParent`),
-    /// until cancelled; returns at once for a credential that is not OAuth. A refresh under way when it
-    /// is cancelled is finished first: its answer may hold the only live refresh token.
-    func serveRequests(integrationID: UUID) async {
-        guard mode == .here,
-            let stored = try? await store.storedCredential(integrationID: integrationID), stored.type == .oauth2
-        else { return }
+    /// Runs `watch` (which decides when a child process of this one is to stop), making the token
+    /// refreshes that child asks for (`Mode.byParent`) on `integrationID` meanwhile. Once `watch`
+    /// returns, no new refresh is begun; one under way is finished first, since its answer may hold
+    /// the only live refresh token.
+    func serving<Stop: Sendable>(integrationID: UUID, _ watch: () async -> Stop) async -> Stop {
+        let serving = Task { await serveRequests(integrationID: integrationID) }
+        let stop = await watch()
+        serving.cancel()
+        await serving.value
+        return stop
+    }
+
+    /// Serves refresh requests on `integrationID` until cancelled. Asked of every integration, whatever
+    /// its credential: one may be connected through OAuth while a run of it is under way.
+    private func serveRequests(integrationID: UUID) async {
+        guard mode == .here else { return }
         while !Task.isCancelled {
             do {
                 if let request = try await store.pendingRefresh(integrationID: integrationID) {
-                    // Not cancelled with this loop: the child waits for the answer, and the lease for its end.
-                    _ = try? await Task { try await refreshedHere(integrationID: integrationID, rejected: request.rejected) }.value
-                    try await store.refreshServed(integrationID: integrationID, through: request.number)
+                    // Not cancelled with this loop: its answer must be stored, and the child told, whatever
+                    // happens here.
+                    try await Task {
+                        _ = try? await refreshedHere(integrationID: integrationID, rejected: request.rejected)
+                        try await store.refreshServed(integrationID: integrationID, through: request.number)
+                    }.value
                 }
-            } catch {
+            } catch  where !Task.isCancelled {
                 flow.logger.warning(
                     "could not serve a token refresh request",
                     metadata: log(integrationID).merging(["error": "\(error)"]) { _, new in new }
                 )
-            }
+            } catch {}
             try? await Task.sleep(for: Self.pollInterval * 2)
         }
     }
 
-    /// Asks the parent process for a refresh and waits until it has made it (or tried).
+    /// Asks the parent process for a refresh and waits until it has made it (or tried). The request
+    /// names the token to replace (the one answered 401 to, or the one found due), so the parent
+    /// refreshes unless that token was replaced meanwhile, whatever its own clock says.
     private func refreshedByParent(integrationID: UUID, rejected: Data?) async throws -> String {
-        let before = try await oauthTokens(integrationID: integrationID)
+        var before = try await oauthTokens(integrationID: integrationID)
         if !needsRefresh(before.tokens, expiresAt: before.expiresAt, rejected: rejected) { return before.tokens.accessToken }
-        guard let number = try await store.requestRefresh(integrationID: integrationID, rejected: rejected) else {
-            throw RefreshError.noCredential
-        }
-        // The parent may first wait out another process's lease, then make its own call.
-        let deadline = ContinuousClock.now + .seconds(2 * Self.leaseSeconds + 10)
-        while try await store.servedRefreshes(integrationID: integrationID) ?? .max < number {
-            guard ContinuousClock.now < deadline else {
-                throw RefreshError.unavailable("the worker did not refresh this integration's token in time")
+        // Twice at most: a request served in the moment another child named an older token is asked again.
+        for _ in 0..<2 {
+            guard let number = try await store.requestRefresh(integrationID: integrationID, rejected: Self.digest(before.tokens.accessToken))
+            else { throw RefreshError.noCredential }
+            // The parent may first wait out another process's lease, then make its own call.
+            let deadline = ContinuousClock.now + .seconds(2 * Self.leaseSeconds + 10)
+            while try await store.servedRefreshes(integrationID: integrationID) ?? .max < number {
+                guard ContinuousClock.now < deadline else {
+                    throw RefreshError.unavailable("the worker did not refresh this integration's token in time")
+                }
+                try await Task.sleep(for: Self.pollInterval)
             }
-            try await Task.sleep(for: Self.pollInterval)
+            let after = try await oauthTokens(integrationID: integrationID)
+            if after.tokens.accessToken != before.tokens.accessToken { return after.tokens.accessToken }
+            if try await store.integrationByID(integrationID)?.status == .reauthorizationRequired { throw RefreshError.reauthorizationRequired }
+            before = after
         }
-        let after = try await oauthTokens(integrationID: integrationID)
-        if after.tokens.accessToken != before.tokens.accessToken || !needsRefresh(after.tokens, expiresAt: after.expiresAt, rejected: rejected) {
-            return after.tokens.accessToken
-        }
-        if try await store.integrationByID(integrationID)?.status == .reauthorizationRequired { throw RefreshError.reauthorizationRequired }
         throw RefreshError.unavailable("the worker could not refresh this integration's token")
     }
 
