@@ -188,8 +188,8 @@ extension Store {
     }
 
     /// A child process asks its parent for a refresh: the request's number, which the parent counts
-    /// served once it has refreshed (or tried). `rejected`: the SHA-256 of the access token the provider
-    /// answered 401 to. Nil: the integration has no OAuth credential.
+    /// served once it has refreshed (or tried). `rejected`: the SHA-256 of the access token to replace
+    /// (answered 401 to, or found due). Nil: the integration has no OAuth credential.
     func requestRefresh(integrationID: UUID, rejected: Data?) async throws -> Int64? {
         try await withConnection { connection in
             try await connection.rows(
@@ -203,7 +203,7 @@ extension Store {
         }
     }
 
-    /// The newest refresh asked for and not yet served, if any: its number and the rejected token's SHA-256.
+    /// The newest refresh asked for and not yet served, if any: its number and the SHA-256 of the token to replace.
     func pendingRefresh(integrationID: UUID) async throws -> (number: Int64, rejected: Data?)? {
         try await withConnection { connection in
             try await connection.rows(

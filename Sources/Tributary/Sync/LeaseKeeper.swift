@@ -9,6 +9,10 @@ import Glibc
 /// supervisor renews the lease: the keeper checks the claim and ends the run when the supervisor is
 /// gone. Standalone (started by hand), the keeper claims the queued run itself and renews its lease.
 struct LeaseKeeper: Sendable {
+    /// How often a lease of `leaseSeconds` is renewed: every third of it, so two renewals may fail
+    /// before it lapses.
+    static func heartbeat(forLease leaseSeconds: Int) -> Duration { .seconds(max(1, leaseSeconds / 3)) }
+
     enum Mode: Sendable {
         /// `parent` is the supervisor's pid; the run-task is reparented when it dies.
         case supervised(parent: pid_t)
@@ -78,7 +82,7 @@ struct LeaseKeeper: Sendable {
             }
         case .standalone:
             while true {
-                try await Task.sleep(for: .seconds(max(1, leaseSeconds / 3)))
+                try await Task.sleep(for: Self.heartbeat(forLease: leaseSeconds))
                 do {
                     _ = try await store.heartbeat(runID: runID, owner: owner, leaseSeconds: leaseSeconds)
                 } catch let error where !Task.isCancelled {

@@ -124,7 +124,7 @@ struct Supervisor: Sendable {
 
     /// Renews the lease every third of it until cancelled, whatever the heartbeat answers.
     private func keepLease(_ run: ClaimedRun, token: String) async {
-        let beat = Duration.seconds(max(1, settings.leaseSeconds / 3))
+        let beat = LeaseKeeper.heartbeat(forLease: settings.leaseSeconds)
         while !Task.isCancelled {
             _ = try? await store.heartbeat(runID: run.id, owner: token, leaseSeconds: settings.leaseSeconds)
             try? await Task.sleep(for: beat)
@@ -136,7 +136,7 @@ struct Supervisor: Sendable {
     /// cancelled when the run-task ends first.
     private func watch(_ run: ClaimedRun, token: String, log: Logger) async -> Stop {
         let deadline = ContinuousClock.now + settings.runTimeout
-        let beat = Duration.seconds(max(1, settings.leaseSeconds / 3))
+        let beat = LeaseKeeper.heartbeat(forLease: settings.leaseSeconds)
         var nextBeat = ContinuousClock.now + beat
         var lastBeat = ContinuousClock.now
         while true {
