@@ -36,10 +36,11 @@ public enum ChildExit: Equatable, Sendable {
         _ work: @escaping @Sendable (_ started: @escaping @Sendable (Int32) -> Void) async throws -> Value,
         lost: @escaping @Sendable (_ pid: Int32, _ status: TerminationStatus?) -> Value
     ) async throws -> Value {
-        let outcome = Outcome<Value>()
+        let outcome = FirstResult<Value>()
+        let child = StartedChild()
         let running = Task {
             do {
-                outcome.settle(.success(try await work { pid in outcome.started(pid) }))
+                outcome.settle(.success(try await work { pid in child.started(pid) }))
             } catch {
                 outcome.settle(.failure(error))
             }
@@ -47,7 +48,7 @@ public enum ChildExit: Equatable, Sendable {
         let watch = Task {
             var endedSince: ContinuousClock.Instant?
             while !outcome.isSettled {
-                if let pid = outcome.pid, case let seen = peek(pid), seen != .running {
+                if let pid = child.pid, case let seen = peek(pid), seen != .running {
                     let since = endedSince ?? .now
                     endedSince = since
                     if since.duration(to: .now) > grace {
@@ -73,39 +74,11 @@ public enum ChildExit: Equatable, Sendable {
     }
 }
 
-/// The first of the run's own answer and the watch's, for one waiter.
-private final class Outcome<Value: Sendable>: Sendable {
-    private struct State {
-        var pid: Int32?
-        var result: Result<Value, any Error>?
-        var waiter: CheckedContinuation<Value, any Error>?
-    }
+/// The pid a run reported once its child started.
+private final class StartedChild: Sendable {
+    private let value = Mutex<Int32?>(nil)
 
-    private let state = Mutex(State())
+    var pid: Int32? { value.withLock { $0 } }
 
-    var pid: Int32? { state.withLock { $0.pid } }
-    var isSettled: Bool { state.withLock { $0.result != nil } }
-
-    func started(_ pid: Int32) { state.withLock { $0.pid = pid } }
-
-    /// Keeps the first result only, and hands it to the waiter if one is there.
-    func settle(_ result: Result<Value, any Error>) {
-        let waiter = state.withLock { state -> CheckedContinuation<Value, any Error>? in
-            guard state.result == nil else { return nil }
-            state.result = result
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(with: result)
-    }
-
-    func value() async throws -> Value {
-        try await withCheckedThrowingContinuation { continuation in
-            let settled = state.withLock { state -> Result<Value, any Error>? in
-                if state.result == nil { state.waiter = continuation }
-                return state.result
-            }
-            if let settled { continuation.resume(with: settled) }
-        }
-    }
+    func started(_ pid: Int32) { value.withLock { $0 = pid } }
 }

@@ -113,6 +113,8 @@ struct TestClient: Sendable {
     let config: AppConfig
     let logger: Logger
 
+    static let requestLimit = Duration.seconds(120)
+
     enum Auth: Sendable {
         case admin
         case token(String)
@@ -143,8 +145,14 @@ struct TestClient: Sendable {
             if headers[.contentType] == nil { headers[.contentType] = "application/json" }
             body = ByteBuffer(string: json)
         }
-        return try await client.execute(uri: path, method: method, headers: headers, body: body) { response in
-            Reply(status: response.status, headers: response.headers, body: Data(response.body.readableBytesView))
+        let client = self.client
+        let (sent, sentHeaders) = (body, headers)
+        // No request the tests make takes minutes: one that does fails its test, named, rather than
+        // holding the whole run until ./scripts/test's deadline.
+        return try await withDeadline(Self.requestLimit, "\(method) \(path)") {
+            try await client.execute(uri: path, method: method, headers: sentHeaders, body: sent) { response in
+                Reply(status: response.status, headers: response.headers, body: Data(response.body.readableBytesView))
+            }
         }
     }
 

@@ -20,6 +20,7 @@ struct TestDatabase {
 
     /// Creates `t_<random>` and returns it; every test gets its own, so tests run in parallel.
     static func create() async throws -> TestDatabase {
+        TimerProbe.running
         let server = try serverURL
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         // Two hundred tests start at once on two cores: a connection or CREATE DATABASE may time
