@@ -106,6 +106,47 @@ struct JSONParserTests {
         #expect(kept > 500)
     }
 
+    @Test("kept records read only for some members: the same refusals, texts and those members as a whole parse")
+    func selectedMembers() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        print("JSONParserTests.selectedMembers: seed \(seed)")
+        var fuzz = Fuzz(seed: seed)
+        let members: Set<String> = ["k0", "k2ü"]
+        var compared = 0
+        for _ in 0..<3000 {
+            let elements = (0..<fuzz.int(0...6)).map { _ in Self.document(&fuzz) }
+            var bytes = Array((#"{"next":"n","data":["# + elements.joined(separator: ",") + "]}").utf8)
+            // One byte in two documents changed: most land in a member that is only checked.
+            if fuzz.chance(0.5), !bytes.isEmpty {
+                bytes[fuzz.int(0...(bytes.count - 1))] = fuzz.pick(Array("{}[]\",:\\0-.eE tfnu".utf8) + [0x00, 0x01, 0x1F, 0x7F, 0x80, 0xC3, 0xFF])
+            }
+            let whole = Result { () throws(JSONParser.Malformed) in try JSONParser.parse(bytes, keepingTextAt: ["data"]) }
+            let selected = Result { () throws(JSONParser.Malformed) in try JSONParser.parse(bytes, keepingTextAt: ["data"], members: members) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            switch (whole, selected) {
+            case (.failure(let refused), .failure(let alsoRefused)):
+                #expect(refused == alsoRefused, "seed \(seed): \(text)")
+            case (.success(let whole), .success(let selected)):
+                #expect(selected.texts == whole.texts, "seed \(seed): \(text)")
+                #expect(selected.value["next"] == whole.value["next"], "seed \(seed): \(text)")
+                let items = whole.value["data"]?.arrayValue ?? []
+                let shallow = selected.value["data"]?.arrayValue ?? []
+                #expect(shallow.count == items.count, "seed \(seed): \(text)")
+                for (index, (item, read)) in zip(items, shallow).enumerated() {
+                    compared += 1
+                    if case .object(let fields) = item, whole.texts?[index] != nil {
+                        #expect(read == .object(fields.filter { members.contains($0.key) }), "seed \(seed): \(text)")
+                    } else {
+                        #expect(read == item, "seed \(seed): \(text)")
+                    }
+                }
+            default:
+                Issue.record("seed \(seed): one parse refused what the other read: \(text)")
+            }
+        }
+        #expect(compared > 1000)
+    }
+
     @Test("a kept text is nil where jsonb would refuse it as written; a repeated key's last array is the one kept")
     func keptTextRefusals() throws {
         let text =

@@ -63,9 +63,12 @@ struct ChildExitTests {
     @Test("peek: running, then ended with its status, then reaped")
     func peek() async throws {
         let pid = Atomic32()
+        // The child ends only once told to (a file appears): a loaded machine may start this body late.
+        let signal = FileManager.default.temporaryDirectory.appendingPathComponent("peek-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: signal) }
         let stage = try await Subprocess.run(
             .path("/bin/sh"),
-            arguments: ["-c", "sleep 3; exit 7"],
+            arguments: ["-c", "while [ ! -e \"$1\" ]; do sleep 0.05; done; exit 7", "sh", signal],
             input: .none,
             output: .discarded,
             error: .discarded
@@ -73,6 +76,7 @@ struct ChildExitTests {
             execution in
             pid.set(execution.processIdentifier.value)
             let running = ChildExit.peek(execution.processIdentifier.value)
+            FileManager.default.createFile(atPath: signal, contents: Data())
             // The run reaps the child only once this body returns: until then it is a zombie.
             var ended: ChildExit = .running
             for _ in 0..<1000 where ended == .running {

@@ -105,6 +105,18 @@ struct RecordsWriter: Sendable {
         }
     }
 
+    /// Whether the integration holds any record of `stream` that is not deleted.
+    func hasLiveRecords(stream: String) async throws -> Bool {
+        do {
+            return try await connection.query(
+                "SELECT EXISTS (SELECT 1 FROM records WHERE integration_id = \(run.integrationID) AND stream = \(stream) AND NOT deleted)",
+                logger: logger
+            ).decode(Bool.self).first { _ in true } ?? true
+        } catch {
+            throw StoreError.unwrapping(error)
+        }
+    }
+
     /// Ends a stream; a full-refresh stream also marks every record it did not see as deleted.
     func finish(stream: String, fullRefreshSeen seen: Set<String>?) async throws -> Int64 {
         try await transaction { connection in

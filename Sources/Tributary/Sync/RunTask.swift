@@ -68,7 +68,10 @@ struct RunTask {
     /// Reads one stream and stores it, batch by batch; a full refresh then marks what it did not see as deleted.
     private func sync(_ request: StreamRequest, from connector: any Connector, into writer: RecordsWriter) async throws {
         let name = request.stream.name
+        // A complete pass marks as deleted what it did not see; with nothing of the stream stored
+        // (a first load; runs of one integration never overlap), there is nothing it could miss.
         var seen: Set<String>? = connector.isCompletePass(request) ? [] : nil
+        if seen != nil, try await !writer.hasLiveRecords(stream: name) { seen = nil }
         var log = logger
         log[metadataKey: "stream"] = "\(name)"
         log.info("stream started", metadata: ["resuming": "\(request.cursor != nil)"])

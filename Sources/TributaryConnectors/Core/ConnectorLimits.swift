@@ -41,9 +41,12 @@ public struct PageBudget: Sendable {
         self.stream = stream
     }
 
+    /// Whether `spend()` would take a page.
+    public var hasPages: Bool { used < limit }
+
     /// Takes one page, or fails the run once the stream has had its share.
     public mutating func spend() throws {
-        guard used < limit else {
+        guard hasPages else {
             throw ConnectorError(
                 code: "page_limit_exceeded",
                 message: "stream \(stream) followed more than \(limit) pages in one run (TRIBUTARY_MAX_PAGES_PER_STREAM)",

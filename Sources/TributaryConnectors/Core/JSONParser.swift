@@ -22,9 +22,18 @@ public struct JSONParser {
     /// written again. An element's text is nil where Postgres's jsonb would not take it as it is
     /// (an escaped U+0000, a trailing comma, a number beyond what `numeric` holds); `texts` is nil
     /// when there is no array at `pointer`. A repeated key keeps its last value, and the texts follow it.
-    public static func parse(_ bytes: [UInt8], keepingTextAt pointer: [String]?) throws(Malformed) -> (value: JSONValue, texts: [String?]?) {
+    ///
+    /// With `members`, an element that is an object and whose text is kept holds only those of its
+    /// members (what the caller reads of a record it stores as text: its key, its cursor); the
+    /// rest is checked as thoroughly as ever but not built, which is most of a page's parse. An
+    /// element whose text is not kept is read whole, since the caller writes it again.
+    public static func parse(
+        _ bytes: [UInt8],
+        keepingTextAt pointer: [String]?,
+        members: Set<String>? = nil
+    ) throws(Malformed) -> (value: JSONValue, texts: [String?]?) {
         try bytes.withUnsafeBufferPointer { (buffer) throws(Malformed) -> (value: JSONValue, texts: [String?]?) in
-            var parser = JSONParser(buffer, pointer: pointer)
+            var parser = JSONParser(buffer, pointer: pointer, members: members)
             parser.skipSpace()
             let value = try parser.value(depth: 0, onPointer: pointer == nil ? nil : 0)
             parser.skipSpace()
@@ -36,13 +45,16 @@ public struct JSONParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private let pointer: [String]
+    /// The members kept of a kept element, nil for all.
+    private let members: Set<String>?
     private var texts: [String?]?
     /// Counts what jsonb would refuse in the text as written; an element whose parse moved it is not kept as text.
     private var notStorable = 0
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>, pointer: [String]?) {
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, pointer: [String]?, members: Set<String>?) {
         self.bytes = bytes
         self.pointer = pointer ?? []
+        self.members = members
     }
 
     private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
@@ -81,16 +93,15 @@ public struct JSONParser {
         }
     }
 
-    private mutating func object(depth: Int, onPointer: Int?) throws(Malformed) -> JSONValue {
+    /// `selecting`: only the members in `members` are built; the others are checked, not built.
+    private mutating func object(depth: Int, onPointer: Int?, selecting: Bool = false) throws(Malformed) -> JSONValue {
         guard depth <= Self.maxDepth else { throw fail() }
         var fields: [String: JSONValue] = [:]
         try members(closing: UInt8(ascii: "}")) { (parser) throws(Malformed) in
             guard parser.current == UInt8(ascii: "\"") else { throw parser.fail() }
             let key = try parser.string()
-            parser.skipSpace()
-            guard parser.current == UInt8(ascii: ":") else { throw parser.fail() }
-            parser.index += 1
-            parser.skipSpace()
+            try parser.colon()
+            if selecting, parser.members?.contains(key) != true { return try parser.skip(depth: depth) }
             let next = onPointer.flatMap { matched in matched < parser.pointer.count && parser.pointer[matched] == key ? matched + 1 : nil }
             fields[key] = try parser.value(depth: depth, onPointer: next)  // a repeated key: the last one stands
         }
@@ -110,15 +121,75 @@ public struct JSONParser {
             }
             let start = parser.index
             let refusals = parser.notStorable
-            items.append(try parser.value(depth: depth, onPointer: next))
-            if keeping {
-                let storable = parser.notStorable == refusals
-                parser.texts?.append(
-                    storable ? String(decoding: UnsafeBufferPointer(rebasing: parser.bytes[start..<parser.index]), as: UTF8.self) : nil
-                )
+            guard keeping else {
+                items.append(try parser.value(depth: depth, onPointer: next))
+                return
             }
+            let selecting = parser.members != nil && parser.current == UInt8(ascii: "{")
+            var item = try selecting ? parser.object(depth: depth + 1, onPointer: nil, selecting: true) : parser.value(depth: depth, onPointer: next)
+            if parser.notStorable == refusals {
+                parser.texts?.append(String(decoding: UnsafeBufferPointer(rebasing: parser.bytes[start..<parser.index]), as: UTF8.self))
+            } else {
+                if selecting {
+                    // Written again by the caller, so read whole: the same bytes, already found valid.
+                    parser.index = start
+                    item = try parser.value(depth: depth, onPointer: next)
+                }
+                parser.texts?.append(nil)
+            }
+            items.append(item)
         }
         return .array(items)
+    }
+
+    /// Checks one value as `value(depth:)` reads it, refusing and counting what it would, but builds nothing.
+    private mutating func skip(depth: Int) throws(Malformed) {
+        guard let byte = current else { throw fail() }
+        switch byte {
+        case UInt8(ascii: "{"):
+            guard depth + 1 <= Self.maxDepth else { throw fail() }
+            try members(closing: UInt8(ascii: "}")) { (parser) throws(Malformed) in
+                guard parser.current == UInt8(ascii: "\"") else { throw parser.fail() }
+                try parser.skipString()
+                try parser.colon()
+                try parser.skip(depth: depth + 1)
+            }
+        case UInt8(ascii: "["):
+            guard depth + 1 <= Self.maxDepth else { throw fail() }
+            try members(closing: UInt8(ascii: "]")) { (parser) throws(Malformed) in try parser.skip(depth: depth + 1) }
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "t"): try expect("true")
+        case UInt8(ascii: "f"): try expect("false")
+        case UInt8(ascii: "n"): try expect("null")
+        default: _ = try number()
+        }
+    }
+
+    /// Checks a string: plain ASCII without escapes by a scan, anything else as `string()` reads it.
+    private mutating func skipString() throws(Malformed) {
+        let open = index
+        index += 1
+        var ascii = true
+        while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+            guard byte >= 0x20 else { throw fail() }
+            if byte >= 0x80 { ascii = false }
+            index += 1
+        }
+        guard let stop = current else { throw fail() }
+        if stop == UInt8(ascii: "\""), ascii {
+            index += 1
+            return
+        }
+        index = open
+        _ = try string()
+    }
+
+    /// The `:` between a member's key and its value, with the space around it.
+    private mutating func colon() throws(Malformed) {
+        skipSpace()
+        guard current == UInt8(ascii: ":") else { throw fail() }
+        index += 1
+        skipSpace()
     }
 
     /// Reads an object's members or an array's elements, one `member` at a time, from the opening

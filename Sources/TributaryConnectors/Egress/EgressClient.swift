@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// Sends requests to URLs a tenant or a provider chose (connector base URLs, next-page links,
 /// webhooks): only http and https, the host resolved and every address it has checked against the
@@ -30,19 +31,61 @@ public struct EgressClient: Sendable {
         timeout: Duration,
         _ read: @escaping @Sendable (HTTPClientResponse) async throws -> T
     ) async throws -> T {
-        let target = try Self.target(of: request.url)
+        try await exchange(url: request.url, attempt: attempt, timeout: timeout) { client, deadline in
+            try await read(try await client.execute(request, deadline: deadline))
+        }
+    }
+
+    /// The whole answer to a GET of `url`, its body read up to `maxBytes` (else `TooLarge`), within
+    /// `timeout`, on the same terms as `execute`. The body is gathered where the connection reads
+    /// it and handed over once, not part by part: a page of a provider's API is wanted whole anyway.
+    public func get(
+        _ url: String,
+        headers: HTTPHeaders,
+        attempt: Int = 1,
+        timeout: Duration,
+        maxBytes: Int
+    ) async throws -> (status: UInt, headers: HTTPHeaders, body: ByteBuffer) {
+        try await exchange(url: url, attempt: attempt, timeout: timeout) { client, deadline in
+            let request = try HTTPClient.Request(url: url, method: .GET, headers: headers)
+            let task = client.execute(request: request, delegate: ResponseAccumulator(request: request, maxBodySize: maxBytes), deadline: deadline)
+            do {
+                let response = try await withTaskCancellationHandler {
+                    try await task.futureResult.get()
+                } onCancel: {
+                    task.cancel()
+                }
+                return (response.status.code, response.headers, response.body ?? ByteBuffer())
+            } catch is ResponseAccumulator.ResponseTooBigError {
+                throw TooLarge()
+            }
+        }
+    }
+
+    /// The answer's body was longer than the caller would read.
+    public struct TooLarge: Error, Sendable {}
+
+    /// Runs `body` with a client for `url`'s host (its addresses checked, the connection pinned to
+    /// one of them) and the deadline, all within `timeout`.
+    private func exchange<T: Sendable>(
+        url: String,
+        attempt: Int,
+        timeout: Duration,
+        _ body: @escaping @Sendable (HTTPClient, NIODeadline) async throws -> T
+    ) async throws -> T {
+        let target = try Self.target(of: url)
         let policy = policy
         return try await Self.within(timeout) {
             let addresses = try await policy.checkedAddresses(of: target.host)
             let deadline = NIODeadline.now() + TimeAmount(timeout)
             if target.isAddress {
-                return try await read(try await PinnedClients.unpinned.execute(request, deadline: deadline))
+                return try await body(PinnedClients.unpinned, deadline)
             }
             let chosen = addresses[(max(attempt, 1) - 1) % addresses.count]
             let pin = PinnedClients.Pin(host: target.host, address: chosen.description)
             let client = await PinnedClients.shared.lease(pin)
             do {
-                let result = try await read(try await client.execute(request, deadline: deadline))
+                let result = try await body(client, deadline)
                 await PinnedClients.shared.release(pin)
                 return result
             } catch {

@@ -8,10 +8,16 @@ extension ProviderHTTP {
     }
 
     /// The answer, and the texts of the elements of the array at `pointer` (tokens) as the
-    /// provider wrote them (`JSONParser.parse(_:keepingTextAt:)`).
-    static func parse(_ data: Data, url: String, keepingTextAt pointer: [String]?) throws -> (value: JSONValue, texts: [String?]?) {
+    /// provider wrote them, each element kept as text holding only `members`
+    /// (`JSONParser.parse(_:keepingTextAt:members:)`).
+    static func parse(
+        _ data: Data,
+        url: String,
+        keepingTextAt pointer: [String]?,
+        members: Set<String>? = nil
+    ) throws -> (value: JSONValue, texts: [String?]?) {
         do {
-            return try JSONParser.parse(Array(data), keepingTextAt: pointer)
+            return try JSONParser.parse(Array(data), keepingTextAt: pointer, members: members)
         } catch {
             throw ConnectorError(code: "malformed_response", message: "\(Self.path(of: url)) answered a body that is not valid JSON", retryable: true)
         }

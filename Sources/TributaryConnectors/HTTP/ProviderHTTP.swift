@@ -84,19 +84,18 @@ public struct ProviderHTTP: Sendable {
         let maxAttempts = max(limits.maxAttempts, 1)
         while true {
             attempt += 1
-            var request = HTTPClientRequest(url: url)
-            request.method = .GET
-            request.headers.add(name: "Accept", value: "application/json")
-            for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
+            var sent = HTTPHeaders()
+            sent.add(name: "Accept", value: "application/json")
+            for (name, value) in extraHeaders { sent.add(name: name, value: value) }
             // The token first: a refresh is another endpoint's request, and must not hold this one's slot.
-            let token = try await authorize(&request, rejected: rejectedToken)
+            let token = try await authorize(&sent, rejected: rejectedToken)
             let ticket = try await limiter.acquire(path: path)
 
             let status: UInt
             let headers: HTTPHeaders
             let body: Data
             do {
-                (status, headers, body) = try await exchange(request, attempt: attempt)
+                (status, headers, body) = try await exchange(url, headers: sent, attempt: attempt)
                 if let wait = limiter.finish(ticket, headers: headers, longest: limits.maxRetryAfter) {
                     logger.debug("the provider's window is spent; waiting for its reset", metadata: ["path": "\(path)", "seconds": "\(wait)"])
                 }
@@ -170,17 +169,18 @@ public struct ProviderHTTP: Sendable {
         }
     }
 
-    /// One request through the egress policy, its body read up to the size limit, within the timeout.
-    private func exchange(_ request: HTTPClientRequest, attempt: Int) async throws -> (UInt, HTTPHeaders, Data) {
+    /// One GET through the egress policy, its body read up to the size limit, within the timeout.
+    private func exchange(_ url: String, headers: HTTPHeaders, attempt: Int) async throws -> (UInt, HTTPHeaders, Data) {
         let maxBytes = limits.maxResponseBytes
-        let path = Self.path(of: request.url)
-        return try await egress.execute(request, attempt: attempt, timeout: limits.requestTimeout) { response in
-            do {
-                let body = try await response.body.collect(upTo: maxBytes)
-                return (response.status.code, response.headers, Data(body.readableBytesView))
-            } catch is NIOTooManyBytesError {
-                throw ConnectorError(code: "response_too_large", message: "\(path) answered more than \(Self.size(maxBytes))", retryable: false)
-            }
+        do {
+            let answer = try await egress.get(url, headers: headers, attempt: attempt, timeout: limits.requestTimeout, maxBytes: maxBytes)
+            return (answer.status, answer.headers, Data(answer.body.readableBytesView))
+        } catch is EgressClient.TooLarge {
+            throw ConnectorError(
+                code: "response_too_large",
+                message: "\(Self.path(of: url)) answered more than \(Self.size(maxBytes))",
+                retryable: false
+            )
         }
     }
 
@@ -194,21 +194,21 @@ public struct ProviderHTTP: Sendable {
     }
 
     /// Puts the credential on the request; returns the OAuth token used, if any.
-    private func authorize(_ request: inout HTTPClientRequest, rejected: String?) async throws -> String? {
+    private func authorize(_ headers: inout HTTPHeaders, rejected: String?) async throws -> String? {
         switch credential {
         case .none:
             return nil
         case .apiKey(let key):
             switch keyPlacement {
-            case .header(let name, let prefix): request.headers.add(name: name, value: prefix + key)
+            case .header(let name, let prefix): headers.add(name: name, value: prefix + key)
             case .basic(let username):
-                request.headers.add(name: "Authorization", value: "Basic " + Data("\(username):\(key)".utf8).base64EncodedString())
+                headers.add(name: "Authorization", value: "Basic " + Data("\(username):\(key)".utf8).base64EncodedString())
             case .query: break  // already in the URL
             }
             return nil
         case .oauth2(let source):
             let token = try await source.accessToken(rejected: rejected)
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            headers.add(name: "Authorization", value: "Bearer \(token)")
             return token
         }
     }

@@ -30,6 +30,9 @@ struct Pager {
         self.pending = http.url(path, query: query + first)
     }
 
+    /// The URL `next()` will give, without taking it.
+    var upcoming: String? { pending }
+
     /// The URL of the next page, or nil when the stream is read.
     mutating func next() -> String? {
         defer { pending = nil }

@@ -105,12 +105,31 @@ struct RestConnector: Connector {
         page handle: (Page) async throws -> Void
     ) async throws {
         let pointer = keepingText ? JSONPointer.tokens(stream.recordsPath) : nil
+        // A record kept as text is read only for its key and cursor (whole, should the pagination
+        // read its next link or cursor from within the records).
+        let members = keepingText && !Self.paginationReadsRecords(stream) ? Set([stream.primaryKey] + (stream.cursorField.map { [$0] } ?? [])) : nil
         var pager = Pager(stream.pagination ?? .singlePage, http: http, path: path, query: query)
         var previousIDs: [String] = []
+        // The next page is asked for as soon as its URL is known, and arrives while this one is
+        // handed on: one request ahead, never past the page budget, cancelled if the read stops.
+        var ahead: (url: String, page: Task<HTTPPage, any Error>)?
+        defer { ahead?.page.cancel() }
         while let url = pager.next() {
-            try budget.spend()
-            let page = try await http.get(url)
-            let (body, kept) = try ProviderHTTP.parse(page.body, url: url, keepingTextAt: pointer)
+            try Task.checkCancellation()
+            let page: HTTPPage
+            if let fetching = ahead, fetching.url == url {
+                ahead = nil
+                // Its own task: a stop of this read (a sibling stream failed) must reach it.
+                page = try await withTaskCancellationHandler {
+                    try await fetching.page.value
+                } onCancel: {
+                    fetching.page.cancel()
+                }
+            } else {
+                try budget.spend()
+                page = try await http.get(url)
+            }
+            let (body, kept) = try ProviderHTTP.parse(page.body, url: url, keepingTextAt: pointer, members: members)
             guard let items = JSONPointer.resolve(stream.recordsPath, in: body)?.arrayValue else {
                 let place = stream.recordsPath.isEmpty ? "the top level" : stream.recordsPath
                 throw ConnectorError(
@@ -139,9 +158,26 @@ struct RestConnector: Connector {
             }
             previousIDs = ids
             try pager.advance(after: body, headers: page.headers, count: items.count, current: url)
+            if let next = pager.upcoming, budget.hasPages {
+                try budget.spend()
+                let http = http
+                ahead = (next, Task { try await http.get(next) })
+            }
             let texts = kept.flatMap { $0.count == items.count ? $0 : nil } ?? Array(repeating: nil, count: items.count)
             try await handle(Page(items: items, ids: ids, texts: texts, isLast: pager.isDone))
         }
+    }
+
+    /// Whether the stream's next link or cursor lies within its records array.
+    static func paginationReadsRecords(_ stream: RestStream) -> Bool {
+        let path: String
+        switch stream.pagination {
+        case .nextURL(let next)?: path = next.nextURLPath
+        case .cursor(let cursor)?: path = cursor.nextCursorPath
+        default: return false
+        }
+        let records = JSONPointer.tokens(stream.recordsPath)
+        return JSONPointer.tokens(path).starts(with: records)
     }
 
     static func scalar(_ value: JSONValue?) -> String? {
