@@ -112,18 +112,19 @@ struct RestConnector: Connector {
         var previousIDs: [String] = []
         // The next page is asked for as soon as its URL is known, and arrives while this one is
         // handed on: one request ahead, never past the page budget, cancelled if the read stops.
-        var ahead: (url: String, page: Task<HTTPPage, any Error>)?
-        defer { ahead?.page.cancel() }
+        // It is always the page of the URL `pager.next()` gives next.
+        var ahead: Task<HTTPPage, any Error>?
+        defer { ahead?.cancel() }
         while let url = pager.next() {
             try Task.checkCancellation()
             let page: HTTPPage
-            if let fetching = ahead, fetching.url == url {
+            if let fetching = ahead {
                 ahead = nil
                 // Its own task: a stop of this read (a sibling stream failed) must reach it.
                 page = try await withTaskCancellationHandler {
-                    try await fetching.page.value
+                    try await fetching.value
                 } onCancel: {
-                    fetching.page.cancel()
+                    fetching.cancel()
                 }
             } else {
                 try budget.spend()
@@ -161,7 +162,7 @@ struct RestConnector: Connector {
             if let next = pager.upcoming, budget.hasPages {
                 try budget.spend()
                 let http = http
-                ahead = (next, Task { try await http.get(next) })
+                ahead = Task { try await http.get(next) }
             }
             let texts = kept.flatMap { $0.count == items.count ? $0 : nil } ?? Array(repeating: nil, count: items.count)
             try await handle(Page(items: items, ids: ids, texts: texts, isLast: pager.isDone))
