@@ -303,8 +303,9 @@ struct OutboxWorkersTests {
         kill(first.processIdentifier, SIGKILL)
         _ = await first.finish()
         let second = try await ChildProcess.start(["worker"], environment: environment)
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }  // should the wait fail: no worker left behind
         try await TestApp.run(database: database) { client in
-            try await client.waitForCount("SELECT count(*) FROM outbox WHERE status = 'delivered'", 1, timeout: .seconds(60))
+            try await client.waitForCount("SELECT count(*) FROM outbox WHERE status = 'delivered'", 1, timeout: .seconds(120))
             #expect(try await client.send(.get, "/v1/tenants/\(tenant)/webhooks").decode(ListOf<WebhookView>.self).data.first?.status == "enabled")
         }
         kill(second.processIdentifier, SIGTERM)

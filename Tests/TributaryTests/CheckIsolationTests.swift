@@ -153,9 +153,11 @@ struct CheckIsolationTests {
     @Test("one tenant cannot hold more than two check processes at once: the third answers 503")
     func perTenantSlots() async throws {
         try await withHangingPort { port in
-            // Long enough that the first two are surely still running when the third comes, however
-            // slowly this machine starts processes.
-            try await TestApp.run(extra: ["tributary.check.timeout.seconds": "25"]) { client in
+            // The checks' own limit: long enough that the first two are surely still running when
+            // the third comes (the wait for them below gives up at 20 s), and shorter than the 30 s
+            // a provider may stay silent (`PinnedClients`), so that it is the limit that ends them.
+            let settings: [AbsoluteConfigKey: ConfigValue] = ["tributary.check.timeout.seconds": "25"]
+            try await TestApp.run(extra: settings) { client in
                 let tenant = try await client.createTenant()
                 let other = try await client.createTenant("Other")
                 let ids = [
@@ -166,17 +168,27 @@ struct CheckIsolationTests {
                 let others = try await Self.restIntegration(client, tenant: other, port: port, path: "/items")
                 async let first = Self.check(client, tenant: tenant, integration: ids[0])
                 async let second = Self.check(client, tenant: tenant, integration: ids[1])
-                for _ in 0..<400 where checkProcesses(integration: ids[0]).isEmpty || checkProcesses(integration: ids[1]).isEmpty {
+                let started = ContinuousClock.now
+                while checkProcesses(integration: ids[0]).isEmpty || checkProcesses(integration: ids[1]).isEmpty,
+                    ContinuousClock.now - started < .seconds(20)
+                {
                     try await Task.sleep(for: .milliseconds(50))
                 }
-                try #require(!checkProcesses(integration: ids[0]).isEmpty && !checkProcesses(integration: ids[1]).isEmpty)
+                guard !checkProcesses(integration: ids[0]).isEmpty && !checkProcesses(integration: ids[1]).isEmpty else {
+                    let answers = try await [first.0, second.0].map { "\($0.status): \(String(decoding: $0.body, as: UTF8.self))" }
+                    Issue.record("the first two checks were not running at once; they answered \(answers)")
+                    return
+                }
                 let third = try await Self.check(client, tenant: tenant, integration: ids[2]).0
                 #expect(third.status == .serviceUnavailable)
                 #expect(third.headers[.retryAfter] != nil)
                 // Another tenant still gets its check.
                 async let fourth = Self.check(client, tenant: other, integration: others)
                 for answer in try await [first.0, second.0, fourth.0] {
-                    #expect(try answer.decode(CheckView.self).error?.code == "check_timeout")
+                    #expect(
+                        try answer.decode(CheckView.self).error?.code == "check_timeout",
+                        "\(answer.status): \(String(decoding: answer.body, as: UTF8.self))"
+                    )
                 }
             }
         }

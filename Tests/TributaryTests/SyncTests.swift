@@ -191,8 +191,10 @@ struct SyncTests {
     @Test("kill -9 of a run-task mid-stream: the retried run ends with exactly the source's records")
     func killNine() async throws {
         try await TestApp.run(worker: true) { client in
-            let (tenant, id) = try await Self.demoTenant(client, config: ["records_per_run": 3000, "batch_size": 100, "batch_delay_ms": 200])
-            let pid = try await Self.waitForTask(client, integration: id, minimumRecords: 300, maximumRecords: 3000)
+            // Two streams of 3,000 read at once, 100 a batch, 400 ms apart: 12 s, a wide window for
+            // polls that take seconds each on a loaded machine. Killed anywhere before its 6,000.
+            let (tenant, id) = try await Self.demoTenant(client, config: ["records_per_run": 3000, "batch_size": 100, "batch_delay_ms": 400])
+            let pid = try await Self.waitForTask(client, integration: id, minimumRecords: 300, maximumRecords: 5000)
             #expect(kill(pid, SIGKILL) == 0)
             let run = try await client.waitForRun(tenant: tenant, integration: id)
             #expect(run.status == "succeeded")

@@ -48,10 +48,11 @@ struct WorkerTests {
     @Test("a worker killed with -9 loses its lease; another worker reclaims the run and finishes it")
     func reclaimFromDeadWorker() async throws {
         let database = try await TestDatabase.create()
-        // Long enough (about 9 s of reading) that the run is still going when its worker dies, and that
-        // the orphaned run-task, which writes on until it sees its lease lapse (3 s), cannot finish the
-        // stream meanwhile: a retry from a finished demo stream's checkpoint reads the demo's next run.
-        let ids = try await Self.seed(database, tenants: 1, perTenant: 1, config: ["records_per_run": 3000, "batch_size": 50, "batch_delay_ms": 150])
+        // Long enough (about 18 s of reading) that the run is still going when its worker dies, even
+        // when a loaded machine sees the first records seconds late, and that the orphaned run-task,
+        // which writes on until it sees its lease lapse (3 s), cannot finish the stream meanwhile: a
+        // retry from a finished demo stream's checkpoint reads the demo's next run.
+        let ids = try await Self.seed(database, tenants: 1, perTenant: 1, config: ["records_per_run": 3000, "batch_size": 50, "batch_delay_ms": 300])
         let first = try await ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
         try await Self.waitUntil {
             try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) != [0]

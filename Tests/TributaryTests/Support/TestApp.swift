@@ -67,12 +67,17 @@ enum TestApp {
         worker: Bool = false,
         _ body: @Sendable (TestClient) async throws -> T
     ) async throws -> T {
+        let phase = TestPhases.enter("creating its database")
+        defer { phase.leave() }
         let database = if let database { database } else { try await TestDatabase.create() }
         let config = try config(database: database, extra: workerSettings.merging(extra) { _, new in new })
-        let logger = logs?.logger ?? testLogger
+        let logger = logs?.logger ?? phase.logger(testLogger)
         let app = try buildApplication(config: config, logger: logger, runWorker: worker)
+        phase.move(to: "starting its services and migrating")
         return try await app.test(.router) { client in
-            try await body(TestClient(client: client, database: database, config: config, logger: logger))
+            phase.move(to: TestPhases.running)
+            defer { phase.move(to: "stopping its services") }
+            return try await body(TestClient(client: client, database: database, config: config, logger: logger))
         }
     }
 
@@ -192,8 +197,10 @@ struct TestClient: Sendable {
 }
 
 extension TestClient {
-    /// Polls the integration's runs until `runID` (or the newest run) has ended; returns it.
-    func waitForRun(tenant: String, integration: String, runID: String? = nil, timeout: Duration = .seconds(60)) async throws -> RunView {
+    /// Polls the integration's runs until `runID` (or the newest run) has ended; returns it. The
+    /// timeout catches a run that never ends; it is no measure of speed: two hundred tests share two
+    /// cores, and a run of a few seconds alone has been seen to take a minute among them.
+    func waitForRun(tenant: String, integration: String, runID: String? = nil, timeout: Duration = .seconds(180)) async throws -> RunView {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let path = "/v1/tenants/\(tenant)/integrations/\(integration)/syncs"

@@ -60,6 +60,7 @@ enum TimerProbe {
                 beats.sleep.load(ordering: .relaxed), beats.dispatch.load(ordering: .relaxed),
                 beats.nio.load(ordering: .relaxed), beats.pool.load(ordering: .relaxed),
             ]
+            for line in TestPhases.reportStuck() { say(line) }
             for index in names.indices {
                 if counts[index] != last[index] {
                     if reported[index] { say("timer probe: \(names[index]) fires again") }
