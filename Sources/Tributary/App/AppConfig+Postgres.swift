@@ -11,16 +11,20 @@ extension AppConfig {
 
 /// The Postgres client running for the length of `body`: the connection of the one-shot commands
 /// (`migrate`, `keys rotate`, `run-task`). They handle no signals: SIGTERM ends them outright, which is
-/// how the supervisor stops a run-task.
+/// how the supervisor stops a run-task. Once `body` has ended, the client is given
+/// `PostgresLifetime.stopLimit` to stop, so that the command always exits.
 func withPostgres<Result: Sendable>(
     config: AppConfig,
     logger: Logger,
     _ body: (PostgresClient) async throws -> Result
 ) async throws -> Result {
-    let postgres = config.makePostgresClient(logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await postgres.run() }
-        defer { group.cancelAll() }
-        return try await body(postgres)
+    let lifetime = PostgresLifetime(config.makePostgresClient(logger: logger))
+    let result: Swift.Result<Result, any Error>
+    do {
+        result = .success(try await body(lifetime.client))
+    } catch {
+        result = .failure(error)
     }
+    await lifetime.stop(logger: logger)
+    return try result.get()
 }

@@ -10,6 +10,7 @@ import ServiceLifecycle
 /// gracefully, in reverse order.
 struct ProcessSkeleton: Sendable {
     let postgres: PostgresClient
+    let logger: Logger
     let services: Services
     let migrator: Migrator
     let startup: Startup
@@ -26,6 +27,7 @@ struct ProcessSkeleton: Sendable {
             try await checkStoredKeys(store: services.store, keyRing: keyRing)
         }
         self.postgres = postgres
+        self.logger = logger
         self.services = services
         self.migrator = migrator
         self.startup = startup
@@ -55,9 +57,10 @@ struct ProcessSkeleton: Sendable {
             : nil
     }
 
-    /// The services in start order; they stop in reverse, the Postgres client last.
+    /// The services in start order; they stop in reverse, the Postgres client last (and within
+    /// `PostgresLifetime.stopLimit`).
     var lifecycle: [any Service] {
-        [postgres] + (worker.map { [$0] } ?? []) + (sender.map { [$0] } ?? [])
+        [PostgresService(client: postgres, logger: logger)] + (worker.map { [$0] } ?? []) + (sender.map { [$0] } ?? [])
     }
 }
 

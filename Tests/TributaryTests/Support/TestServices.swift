@@ -18,11 +18,8 @@ struct TestServices: Sendable {
         logger: Logger,
         _ body: @Sendable (TestServices) async throws -> T
     ) async throws -> T {
-        let client = PostgresClient(configuration: config.database.clientConfiguration(), backgroundLogger: logger)
-        let services = Services(postgres: client, keyRing: config.keyRing!, config: config, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
+        try await withPostgres(config: config, logger: logger) { client in
+            let services = Services(postgres: client, keyRing: config.keyRing!, config: config, logger: logger)
             return try await body(TestServices(store: services.store, flow: services.flow, refresher: services.refresher))
         }
     }
