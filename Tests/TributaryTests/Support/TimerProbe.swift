@@ -10,7 +10,8 @@ import Synchronization
 /// a second, on three different clocks (a `Task.sleep`, a Dispatch timer, a NIO scheduled task),
 /// and a job handed to the concurrency pool each check, are watched from a plain thread; once one
 /// has been silent for `stall`, the thread writes which to standard error, and again when it comes
-/// back. A run that never stalls prints nothing.
+/// back. Each check also writes what `TestPhases` finds held too long. A run that never stalls
+/// prints nothing.
 enum TimerProbe {
     /// Starts the probe once per test process (any test touching `TestDatabase.create` does).
     static let running: Void = start()
