@@ -126,6 +126,18 @@ struct ProviderHTTPTests {
         }
     }
 
+    @Test("a provider that stays silent is given up on after 30 s of silence, and the message says so")
+    func silentProvider() async throws {
+        let script = AnswerScript([RawAnswer([], holdOpen: true)])
+        try await ScriptedServer.with(script) { port in
+            // The whole request may take minutes: it is the silence that ends it.
+            let http = try Self.http(port: port, limits: ConnectorLimits(requestTimeout: .seconds(300), maxAttempts: 1))
+            let error = try await #require(throws: ConnectorError.self) { try await http.get(http.url("/quiet")) }
+            #expect(error.code == "provider_timeout")
+            #expect(error.message == "/quiet sent nothing for 30 s, 1 times", "\(error.message)")
+        }
+    }
+
     @Test("a provider that trickles its body, or never answers, is given up on at the request timeout")
     func slowProviders() async throws {
         let head = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[".utf8)

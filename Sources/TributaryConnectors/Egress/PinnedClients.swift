@@ -9,13 +9,17 @@ import NIOCore
 actor PinnedClients {
     static let shared = PinnedClients()
 
+    /// How long connecting may take, and how long a connection may stay silent before it is given up.
+    static let connectLimit: Int64 = 10
+    static let silenceLimit: Int64 = 30
+
     /// Follows no redirect: a provider (or anything in between) must not steer a credential to
-    /// another host. Connecting may take 10 s, and a connection that stays silent for 30 s is given
-    /// up; the whole request's deadline is the caller's.
+    /// another host. Connecting may take `connectLimit` seconds, and a connection that stays silent
+    /// for `silenceLimit` is given up; the whole request's deadline is the caller's.
     static func configuration(pinning pin: Pin? = nil) -> HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(10), read: .seconds(30))
+            timeout: .init(connect: .seconds(connectLimit), read: .seconds(silenceLimit))
         )
         if let pin { configuration.dnsOverride = [pin.host: pin.address] }
         return configuration

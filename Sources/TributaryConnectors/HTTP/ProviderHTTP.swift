@@ -117,11 +117,7 @@ public struct ProviderHTTP: Sendable {
                     continue
                 }
                 if timedOut {
-                    throw ConnectorError(
-                        code: "provider_timeout",
-                        message: "\(path) did not answer within \(limits.requestTimeout.components.seconds) s, \(attempt) times",
-                        retryable: true
-                    )
+                    throw ConnectorError(code: "provider_timeout", message: Self.timeoutMessage(path, error, limits, attempt), retryable: true)
                 }
                 throw ConnectorError(code: "provider_unreachable", message: "\(path) could not be reached after \(attempt) attempts", retryable: true)
             }
@@ -186,6 +182,15 @@ public struct ProviderHTTP: Sendable {
 
     /// AsyncHTTPClient's own ways of saying the provider was too slow.
     static let timeouts: [HTTPClientError] = [.deadlineExceeded, .readTimeout, .connectTimeout, .tlsHandshakeTimeout]
+
+    /// Which limit a timed-out request met: a silent connection and a slow connect have limits of
+    /// their own (`PinnedClients`), shorter than the whole request's.
+    static func timeoutMessage(_ path: String, _ error: any Error, _ limits: ConnectorLimits, _ attempts: Int) -> String {
+        let timeout = error as? HTTPClientError
+        if timeout == .readTimeout { return "\(path) sent nothing for \(PinnedClients.silenceLimit) s, \(attempts) times" }
+        if timeout == .connectTimeout { return "\(path) could not be connected to within \(PinnedClients.connectLimit) s, \(attempts) times" }
+        return "\(path) did not answer within \(limits.requestTimeout.components.seconds) s, \(attempts) times"
+    }
 
     /// A header AsyncHTTPClient refuses to send (a name or value no HTTP message may carry): no
     /// retry will change it. Told apart by its short description, which carries no header.
