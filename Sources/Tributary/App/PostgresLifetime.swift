@@ -21,14 +21,11 @@ struct PostgresLifetime: Sendable {
         self.running = RunningTask { await client.run() }
     }
 
-    /// Cancels the client and waits for it to finish, for `limit` at most; false if it did not.
-    @discardableResult
-    func stop(within limit: Duration = stopLimit, logger: Logger) async -> Bool {
-        let stopped = await running.stop(within: limit)
-        if !stopped {
+    /// Cancels the client and waits for it to finish, for `limit` at most; warns if it did not.
+    func stop(within limit: Duration = stopLimit, logger: Logger) async {
+        if await !running.stop(within: limit) {
             logger.warning("the Postgres client did not finish stopping; no longer waiting for it", metadata: ["limit": "\(limit)"])
         }
-        return stopped
     }
 }
 

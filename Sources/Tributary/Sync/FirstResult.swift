@@ -25,6 +25,15 @@ final class FirstResult<Value: Sendable>: Sendable {
         waiter?.resume(with: result)
     }
 
+    /// Settles with `result` once `limit` has passed, unless something settled first: a deadline.
+    /// Cancel the task it returns when the wait is over.
+    func settle(_ result: Result<Value, any Error>, after limit: Duration) -> Task<Void, Never> {
+        Task {
+            guard (try? await Task.sleep(for: limit)) != nil else { return }
+            settle(result)
+        }
+    }
+
     /// Waits for the first result (one waiter only).
     func value() async throws -> Value {
         try await withCheckedThrowingContinuation { continuation in

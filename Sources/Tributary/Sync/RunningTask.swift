@@ -16,11 +16,7 @@ struct RunningTask: Sendable {
     /// Cancels the work and waits for it, `limit` at most: whether it ended. Call it once.
     func stop(within limit: Duration) async -> Bool {
         task.cancel()
-        let finished = self.finished
-        let timer = Task {
-            try await Task.sleep(for: limit)
-            finished.settle(.success(false))
-        }
+        let timer = finished.settle(.success(false), after: limit)
         defer { timer.cancel() }
         return (try? await finished.value()) ?? false
     }

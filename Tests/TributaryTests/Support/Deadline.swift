@@ -13,13 +13,12 @@ func withDeadline<T: Sendable>(
     let work = Task {
         do { first.settle(.success(try await body())) } catch { first.settle(.failure(error)) }
     }
-    let message = "\(what()) did not end within \(limit)"
-    let timer = Task {
-        try await Task.sleep(for: limit)
-        first.settle(.failure(TestSetupError(message)))
+    let timer = first.settle(.failure(TestSetupError("\(what()) did not end within \(limit)")), after: limit)
+    // At the deadline the body is cancelled and left behind; once it has answered, this is a no-op.
+    defer {
+        timer.cancel()
         work.cancel()
     }
-    defer { timer.cancel() }
     return try await withTaskCancellationHandler {
         try await first.value()
     } onCancel: {

@@ -30,7 +30,11 @@ enum TestPhases {
         }
 
         func move(to phase: String) {
-            state.withLock { $0 = State(phase: phase, since: .now, lifecycle: $0.lifecycle, postgres: $0.postgres) }
+            state.withLock { state in
+                state.phase = phase
+                state.since = .now
+                state.reported = false
+            }
         }
 
         func leave() {
