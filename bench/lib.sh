@@ -7,9 +7,10 @@
 #   bench_start_fake MODE            start `bench-fakes MODE` (env passes through); sets FAKE_PORT
 #   bench_fake_stats                 what the fake saw: `requests N throttled N <path>=N …`
 #   bench_start_server               a throw-away database and `tributary serve --worker`; sets API, DB
-#   bench_api METHOD PATH [BODY]     one admin call to the API, its JSON answer on stdout
-#   bench_wait_run TENANT INTEGRATION  waits for the integration's newest run to end; prints its status
+#                                    (then api_call and api_wait_run of scripts/lib/server.sh talk to it)
 set -euo pipefail
+# shellcheck source=scripts/lib/server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/server.sh"
 
 calc() { awk "BEGIN { printf \"%.6f\", $* }"; }
 
@@ -51,31 +52,7 @@ bench_start_server() {
   export LOG_LEVEL="${LOG_LEVEL:-warning}"
   export PORT="$((20000 + RANDOM % 20000))"
   export HOST=127.0.0.1
-  "$BIN/tributary" migrate >/dev/null
-  "$BIN/tributary" serve --worker >"$WORK/server.log" 2>&1 &
-  SERVER_PID=$!
-  API="http://127.0.0.1:$PORT"
-  for _ in $(seq 1 300); do
-    curl -fsS "$API/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-    sleep 0.2
-  done
-  echo "error: tributary serve did not start" >&2
-  exit 1
-}
-
-bench_api() {
-  curl -fsS -X "$1" "$API$2" -H "Authorization: Bearer $TRIBUTARY_ADMIN_TOKEN" -H "Content-Type: application/json" ${3:+--data "$3"}
-}
-
-bench_wait_run() {
-  local status=""
-  while true; do
-    status="$(bench_api GET "/v1/tenants/$1/integrations/$2/syncs" | jq -r '.data[0].status // ""')"
-    case "$status" in succeeded | failed | cancelled) break ;; esac
-    sleep 0.5
-  done
-  echo "$status"
+  server_start "$BIN" "$WORK/server.log"
 }
 
 bench_cleanup() {
