@@ -27,6 +27,25 @@ struct SyncTests {
         try await client.createIntegration(tenant: tenant, IntegrationBody(provider: "demo", name: "Demo", streams: streams, config: config))
     }
 
+    @Test("deleting a tenant deletes the records of each of its integrations, and no other tenant's")
+    func tenantDeletionTakesItsRecords() async throws {
+        try await TestApp.run(worker: true) { client in
+            let config: [String: JSON] = ["records_per_run": 50, "batch_size": 50]
+            let (acme, first) = try await Self.demoTenant(client, config: config)
+            let second = try await Self.createDemo(client, tenant: acme, config: config)
+            let (globex, theirs) = try await Self.demoTenant(client, config: config)
+            for (tenant, id) in [(acme, first), (acme, second), (globex, theirs)] {
+                #expect(try await client.waitForRun(tenant: tenant, integration: id).status == "succeeded")
+            }
+            let count = "SELECT count(*) FROM records WHERE tenant_id = "
+            #expect(try await client.database.rows(PostgresQueryText(count + "'\(acme)'"), as: Int.self) == [200])
+            #expect(try await client.send(.delete, "/v1/tenants/\(acme)").status == .noContent)
+            #expect(try await client.database.rows(PostgresQueryText(count + "'\(acme)'"), as: Int.self) == [0])
+            #expect(try await client.database.rows(PostgresQueryText(count + "'\(globex)'"), as: Int.self) == [100])
+            #expect(try await client.allRecords(tenant: globex, integration: theirs).records.count == 100)
+        }
+    }
+
     @Test("a new integration's historical sync runs at once, in a child process, and stores every record")
     func initialSync() async throws {
         try await TestApp.run(worker: true) { client in
