@@ -90,6 +90,13 @@ struct IntegrationsTests {
                 (#"{"provider":"klaviyo","name":"X","credential":{"type":"password","api_key":"x"}}"#, ["credential.type"]),
                 (#"{"provider":"demo","name":"X","credential":{"type":"api_key","api_key":"x"}}"#, ["credential.type"]),
                 (#"{"provider":"demo","name":"X","config":"big"}"#, ["config"]),
+                // An API key goes into a header: no control character, wherever it is.
+                (#"{"provider":"klaviyo","name":"X","credential":{"type":"api_key","api_key":"pk_\u0001x"}}"#, ["credential.api_key"]),
+                (#"{"provider":"klaviyo","name":"X","credential":{"type":"api_key","api_key":"pk\r\nHost: evil"}}"#, ["credential.api_key"]),
+                (
+                    #"{"provider":"klaviyo","name":"X","credential":{"type":"api_key","api_key":"pk\#(String(repeating: " ", count: 4096))"}}"#,
+                    ["credential.api_key"]
+                ),
             ]
             for (body, fields) in cases {
                 let reply = try await client.send(.post, "/v1/tenants/\(tenant)/integrations", json: body)

@@ -224,6 +224,15 @@ struct OAuthTests {
             #expect(try await client.send(.put, "/v1/providers/klaviyo/oauth-app", as: .token(key), body: body).status == .forbidden)
             #expect(try await client.send(.put, "/v1/providers/demo/oauth-app", body: body).status == .conflict)
             #expect(try await client.send(.put, "/v1/providers/nope/oauth-app", body: body).status == .notFound)
+            // `null` endpoints and scopes are the provider's own, as if left out.
+            let nulls = try await client.send(
+                .put,
+                "/v1/providers/keap/oauth-app",
+                json: #"{"client_id":"c","client_secret":"s","authorize_url":null,"token_url":null,"scopes":null}"#
+            )
+            #expect(nulls.status == .ok)
+            #expect(nulls.raw["token_url"] == "https://api.infusionsoft.com/token")
+            #expect(nulls.raw["scopes"] == ["full"])
         }
     }
 }

@@ -49,6 +49,9 @@ struct TenantsTests {
                 (#"{"name":"Acme","alert_emails":"ops@acme.test"}"#, ["alert_emails"]),
                 (#"{"name":"","alert_emails":["bad"]}"#, ["name", "alert_emails[0]"]),
                 (#"{"name":"Ac\u0000me"}"#, ["name"]),
+                (#"{"name":"Ac\tme"}"#, ["name"]),
+                // 201 code points as sent, though one remains after trimming: the spec's maxLength.
+                (#"{"name":"\#(String(repeating: "\\u0085", count: 200))x"}"#, ["name"]),
             ]
             for (body, fields) in cases {
                 let reply = try await client.send(.post, "/v1/tenants", json: body)
@@ -60,6 +63,13 @@ struct TenantsTests {
             let tenant = try await client.createTenant()
             let empty = try await client.send(.patch, "/v1/tenants/\(tenant)", json: "{}")
             #expect(empty.status == .unprocessableContent)
+            // A null field is as if left out: both null is as empty; one null leaves that one be.
+            let nulls = try await client.send(.patch, "/v1/tenants/\(tenant)", json: #"{"name":null,"alert_emails":null}"#)
+            #expect(nulls.status == .unprocessableContent)
+            let renamed = try await client.send(.patch, "/v1/tenants/\(tenant)", json: #"{"name":"  Renamed\n","alert_emails":null}"#)
+            #expect(renamed.status == .ok)
+            #expect(try renamed.decode(TenantView.self).name == "Renamed")
+            #expect(try renamed.decode(TenantView.self).alertEmails == ["ops@acme.test"])
             #expect(try await client.database.rows("SELECT count(*) FROM tenants", as: Int.self) == [1])
         }
     }

@@ -19,6 +19,8 @@ struct APIError: Error, Sendable {
     var extensions: [String: JSONValue] = [:]
     /// Sent as `Retry-After` (a 429, a 503).
     var retryAfterSeconds: Int?
+    /// Sent as `Allow` (a 405): the methods the resource answers.
+    var allow: [String]?
 
     static func badRequest(_ detail: String, errors: [FieldError] = []) -> APIError {
         APIError(status: .badRequest, slug: "bad-request", title: "Bad request", detail: detail, errors: errors)
@@ -38,6 +40,11 @@ struct APIError: Error, Sendable {
     }
     static func notFound(_ detail: String) -> APIError {
         APIError(status: .notFound, slug: "not-found", title: "Not found", detail: detail)
+    }
+    static func methodNotAllowed(_ detail: String, allow: [String]?) -> APIError {
+        var error = APIError(status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed", detail: detail)
+        error.allow = allow
+        return error
     }
     static func conflict(_ detail: String, extensions: [String: JSONValue] = [:]) -> APIError {
         APIError(status: .conflict, slug: "conflict", title: "Conflict", detail: detail, extensions: extensions)

@@ -90,13 +90,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         switch httpError.status {
         case .notFound: return .notFound("no such resource")
         case .contentTooLarge: return .payloadTooLarge
-        case .methodNotAllowed:
-            return APIError(
-                status: .methodNotAllowed,
-                slug: "method-not-allowed",
-                title: "Method not allowed",
-                detail: "this resource does not answer that method"
-            )
+        case .methodNotAllowed: return .methodNotAllowed("this resource does not answer that method", allow: nil)
         default:
             return APIError(
                 status: httpError.status,
@@ -134,6 +128,9 @@ extension APIError {
         }
         if let retryAfterSeconds {
             headers[.retryAfter] = String(retryAfterSeconds)
+        }
+        if let allow {
+            headers[.allow] = allow.joined(separator: ", ")
         }
         let data = (try? JSONCoding.encoder.encode(body)) ?? Data("{}".utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

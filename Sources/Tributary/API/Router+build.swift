@@ -16,7 +16,9 @@ func buildRouter(
     checker: CheckRunner,
     emailReadiness: String
 ) -> Router<AppRequestContext> {
-    let router = Router(context: AppRequestContext.self)
+    // HEAD answers as GET would, without the body (RFC 9110 §9.3.2).
+    let options: RouterOptions = .autoGenerateHeadEndpoints
+    let router = Router(context: AppRequestContext.self, options: options)
     router.add(middleware: ObservabilityMiddleware(metrics: HTTPMetrics(registry: registry)))
     router.add(middleware: ProblemMiddleware())
     router.addRoutes(HealthController(migrator: migrator, registry: registry, email: emailReadiness).endpoints)
@@ -53,5 +55,11 @@ func buildRouter(
     let oauth = OAuthController(store: services.store, flow: services.flow, catalog: services.catalog)
     v1.addRoutes(oauth.endpoints)
     router.addRoutes(oauth.callback)
+    // Last, so that it wraps only the not-found responder (see its doc).
+    router.add(
+        middleware: MethodNotAllowedMiddleware(
+            routes: AllowedMethods(router.routes, headWithGet: options.contains(.autoGenerateHeadEndpoints))
+        )
+    )
     return router
 }

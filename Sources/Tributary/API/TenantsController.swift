@@ -47,8 +47,8 @@ struct TenantsController {
     }
 
     @Sendable func update(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<Tenant> {
-        let id = try context.tenantID()
         try context.caller.requireAdmin("change tenants")
+        let id = try context.tenantID()
         let body = try await request.decodeJSON(as: UpdateBody.self, context: context)
         var validator = Validator()
         if body.name == nil && body.alertEmails == nil {
@@ -63,8 +63,8 @@ struct TenantsController {
     }
 
     @Sendable func delete(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        let id = try context.tenantID()
         try context.caller.requireAdmin("delete tenants")
+        let id = try context.tenantID()
         guard try await store.deleteTenant(id: id) else { throw APIError.notFound("no such tenant") }
         context.logger.info("tenant deleted", metadata: ["tenant_id": "\(id.lowercased)"])
         return Response(status: .noContent)

@@ -77,12 +77,13 @@ extension Validator {
             if body.apiKey != nil { fail(prefix + "api_key", "is not allowed with type oauth2") }
             return (nil, .pendingAuthorization)
         case .apiKey:
-            guard let key = body.apiKey?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else {
+            guard let sent = body.apiKey, case let key = sent.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty else {
                 fail(prefix + "api_key", "is required")
                 return (nil, .active)
             }
-            guard key.count <= 4096, key.allSatisfy({ !$0.isNewline }) else {
-                fail(prefix + "api_key", "must be a single line of at most 4096 characters")
+            // As sent, in code points, as the spec's `maxLength` counts.
+            guard sent.unicodeScalars.count <= 4096, !key.containsControlCharacter else {
+                fail(prefix + "api_key", "must be at most 4096 characters, with no control characters (a line break, say)")
                 return (nil, .active)
             }
             return (.apiKey(key), .active)

@@ -13,7 +13,7 @@ struct Validator {
     mutating func name(_ value: String?, field: String, maxLength: Int = 200) -> String? {
         guard let value else { return nil }
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if trimmed.containsControlCharacter {
             fail(field, "must not contain control characters")
             return nil
         }
@@ -21,7 +21,9 @@ struct Validator {
             fail(field, "must not be blank")
             return nil
         }
-        if trimmed.count > maxLength {
+        // Counted as sent, in code points, as the spec's `maxLength` counts: what trimming would
+        // remove counts too, so no value the schema refuses is taken.
+        if value.unicodeScalars.count > maxLength {
             fail(field, "must be at most \(maxLength) characters")
             return nil
         }
@@ -51,5 +53,13 @@ struct Validator {
 
     func check() throws(APIError) {
         if !errors.isEmpty { throw APIError.validation(errors) }
+    }
+}
+
+extension String {
+    /// A control character (Unicode's Cc: U+0000–U+001F, U+007F–U+009F), which no name, label
+    /// or key may hold (`Text` in openapi.yaml).
+    var containsControlCharacter: Bool {
+        unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 }
