@@ -36,13 +36,17 @@ struct WorkerTests {
         }
     }
 
-    static func waitUntil(timeout: Duration = .seconds(120), _ condition: () async throws -> Bool) async throws {
+    static func waitUntil(
+        timeout: Duration = .seconds(120),
+        _ what: String = "condition",
+        _ condition: () async throws -> Bool
+    ) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw TestSetupError("condition not met within \(timeout)")
+        throw TestSetupError("\(what) not met within \(timeout)")
     }
 
     @Test("a worker killed with -9 loses its lease; another worker reclaims the run and finishes it")
@@ -78,6 +82,65 @@ struct WorkerTests {
         let stored = try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self)
         let stats = try await database.rows(PostgresQueryText("SELECT stream_stats::text FROM sync_runs"), as: String.self)
         #expect(stored == [3000], "\(stats)")
+    }
+
+    @Test(
+        "a worker and its run-task frozen (SIGSTOP) past the lease: another worker reclaims the run; thawed, the frozen pair writes nothing more and the run ends once, exact"
+    )
+    func frozenWorkerIsFenced() async throws {
+        let database = try await TestDatabase.create()
+        let ids = try await Self.seed(database, tenants: 1, perTenant: 1, config: ["records_per_run": 3000, "batch_size": 50, "batch_delay_ms": 300])
+        let first = try await ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
+        try await Self.waitUntil(timeout: .seconds(120), "first records") {
+            try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) != [0]
+        }
+        let frozenTask = try #require(
+            try await database.rows(PostgresQueryText("SELECT task_pid FROM sync_runs WHERE status = 'running'"), as: Int.self).first
+        )
+        // The host "disappears": the worker and its run-task stop at once, wherever they were.
+        kill(first.processIdentifier, SIGSTOP)
+        kill(Int32(frozenTask), SIGSTOP)
+        let run = "SELECT attempt || ':' || status || ':' || coalesce(task_pid, 0) FROM sync_runs WHERE integration_id = '\(ids[0])'"
+
+        let second = try await ChildProcess.start(["worker"], environment: Self.workerEnvironment(database))
+        // The second worker has taken the run over (attempt 2, its own run-task) and writes.
+        try await Self.waitUntil(timeout: .seconds(120), "the takeover") {
+            guard let state = try await database.rows(PostgresQueryText(run), as: String.self).first else { return false }
+            return state.hasPrefix("2:running:") && !state.hasSuffix(":\(frozenTask)") && !state.hasSuffix(":0")
+        }
+        let before = try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self)
+        try await Self.waitUntil(timeout: .seconds(120), "the takeover's writes") {
+            try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) != before
+        }
+        // The run-task thaws first and, its worker still frozen, nobody stops it but the fence
+        // on its next write; then the worker, which finds its lease gone.
+        kill(Int32(frozenTask), SIGCONT)
+        try await Task.sleep(for: .seconds(3))
+        kill(first.processIdentifier, SIGCONT)
+        // Its run-task ends.
+        try await Self.waitUntil(timeout: .seconds(30), "the thawed run-task's end") { kill(Int32(frozenTask), 0) != 0 }
+        try await Self.waitUntil(timeout: .seconds(120), "the run's success") {
+            try await database.rows(PostgresQueryText("SELECT status FROM sync_runs"), as: String.self) == ["succeeded"]
+        }
+        for worker in [first, second] { kill(worker.processIdentifier, SIGTERM) }
+        _ = await first.finish()
+        _ = await second.finish()
+
+        let final = try await database.rows(PostgresQueryText(run), as: String.self).first
+        #expect(final?.hasPrefix("2:succeeded") == true, "\(final ?? "no run")")
+        #expect(try await database.rows(PostgresQueryText("SELECT count(*) FROM sync_runs"), as: Int.self) == [1])
+        let stats = try await database.rows(PostgresQueryText("SELECT stream_stats::text FROM sync_runs"), as: String.self)
+        #expect(try await database.rows(PostgresQueryText("SELECT count(*) FROM records"), as: Int.self) == [3000], "\(stats)")
+        // The counts add up: every record read once over the two attempts, the frozen pair's
+        // unwritten batch not among them.
+        let read = "SELECT (stream_stats->'contacts'->>'records_read')::int FROM sync_runs"
+        #expect(try await database.rows(PostgresQueryText(read), as: Int.self) == [3000], "\(stats)")
+        // The checkpoint is the finished stream's: no late write of the frozen pair put an older one back.
+        let cursor = try await database.rows(PostgresQueryText("SELECT cursor::text FROM sync_state"), as: String.self)
+        #expect(try await database.rows(PostgresQueryText("SELECT cursor->>'run' FROM sync_state"), as: String.self) == ["2"], "\(cursor)")
+        #expect(
+            try await database.rows(PostgresQueryText("SELECT count(*) FROM activity WHERE action = 'sync.succeeded'"), as: Int.self) == [1]
+        )
     }
 
     @Test("three workers and 300 queued runs: each run executed exactly once")

@@ -4,8 +4,8 @@ import PostgresNIO
 extension AppConfig {
     /// The process's one Postgres client. It answers queries only while it runs: as the first service
     /// of a long-running process (`ProcessSkeleton`), or for the length of a one-shot command (`withPostgres`).
-    func makePostgresClient(logger: Logger) -> PostgresClient {
-        PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: logger)
+    func makePostgresClient(logger: Logger, idleInTransactionLimit: Duration? = nil) -> PostgresClient {
+        PostgresClient(configuration: database.clientConfiguration(idleInTransactionLimit: idleInTransactionLimit), backgroundLogger: logger)
     }
 }
 
@@ -16,9 +16,10 @@ extension AppConfig {
 func withPostgres<Result: Sendable>(
     config: AppConfig,
     logger: Logger,
+    idleInTransactionLimit: Duration? = nil,
     _ body: (PostgresClient) async throws -> Result
 ) async throws -> Result {
-    let lifetime = PostgresLifetime(config.makePostgresClient(logger: logger))
+    let lifetime = PostgresLifetime(config.makePostgresClient(logger: logger, idleInTransactionLimit: idleInTransactionLimit))
     let result: Swift.Result<Result, any Error>
     do {
         result = .success(try await body(lifetime.client))

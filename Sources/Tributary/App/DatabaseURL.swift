@@ -53,7 +53,9 @@ public struct DatabaseURL: Sendable {
         return copy
     }
 
-    public func clientConfiguration() -> PostgresClient.Configuration {
+    /// `idleInTransactionLimit`: Postgres ends a session whose transaction waits on its client
+    /// longer than this (`idle_in_transaction_session_timeout`), releasing its locks.
+    public func clientConfiguration(idleInTransactionLimit: Duration? = nil) -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS
         switch tlsMode {
         case .disable: tls = .disable
@@ -70,6 +72,10 @@ public struct DatabaseURL: Sendable {
         )
         configuration.options.minimumConnections = 0
         configuration.options.maximumConnections = 20
+        if let limit = idleInTransactionLimit {
+            let milliseconds = max(1, limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000)
+            configuration.options.additionalStartupParameters.append(("idle_in_transaction_session_timeout", String(milliseconds)))
+        }
         return configuration
     }
 }
