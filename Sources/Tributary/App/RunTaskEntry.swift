@@ -14,11 +14,7 @@ public func runTaskMain(runID: UUID, owner: String?, config: AppConfig, logger: 
     guard let keyRing = config.keyRing else { return OutcomeReporter.ExitCode.noKeyRing }
     let reporter = OutcomeReporter(runID: runID, logger: logger)
     do {
-        // A run-task frozen inside a transaction (its host stopped, say) must not hold the rows
-        // of its run and integration past its lease: the worker that takes the run over writes
-        // them. A batch's transaction never waits on anything but Postgres.
-        let limit = Duration.seconds(config.worker.leaseSeconds)
-        return try await withPostgres(config: config, logger: logger, idleInTransactionLimit: limit) { postgres in
+        return try await withPostgres(config: config, logger: logger) { postgres in
             // Under a supervisor, which makes its token calls; started by hand, it makes them itself.
             let services = Services(
                 postgres: postgres,
