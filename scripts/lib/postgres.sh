@@ -73,6 +73,9 @@ ensure_packages() {
   _pg_pkg_installed python3-aiosmtpd || missing+=(python3-aiosmtpd)
   # pgrep/pkill: ./scripts/test stops a run past its deadline by its session.
   command -v pkill >/dev/null 2>&1 || missing+=(procps)
+  # curl and jq: scripts/lib/server.sh and the conformance phase talk to a live server with them.
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v jq >/dev/null 2>&1 || missing+=(jq)
   # python3 picks free TCP ports below; it is on every machine of this kind, but be sure.
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   ((${#missing[@]} == 0)) && return 0
