@@ -34,14 +34,12 @@ struct AllowedMethods: Sendable {
     init<Context>(_ routes: [Router<Context>.RouteDescription], headWithGet: Bool) {
         var byPath: [String: Template] = [:]
         for route in routes {
+            var methods = [route.method.rawValue]
+            if headWithGet, route.method == .get { methods.append("HEAD") }
             byPath[route.path.description, default: Template(components: route.path.components, methods: [])]
-                .methods.insert(route.method.rawValue)
+                .methods.formUnion(methods)
         }
-        templates = byPath.values.map { template in
-            var template = template
-            if headWithGet, template.methods.contains("GET") { template.methods.insert("HEAD") }
-            return template
-        }
+        templates = Array(byPath.values)
     }
 
     /// The methods of the template the router would resolve `path` to, sorted; nil when no

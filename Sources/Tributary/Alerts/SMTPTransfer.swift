@@ -61,7 +61,7 @@ struct SMTPTransfer: Sendable {
         source: UnsafeMutableRawPointer,
         cancel: UnsafeMutableRawPointer
     ) -> String? {
-        let milliseconds = max(1, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = max(1, timeout.wholeMilliseconds)
         let total = Int(clamping: milliseconds)
         var options: [(String, () -> CURLcode)] = [
             ("ERRORBUFFER", { ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer) }),

@@ -73,8 +73,9 @@ public struct DatabaseURL: Sendable {
         configuration.options.minimumConnections = 0
         configuration.options.maximumConnections = 20
         if let limit = idleInTransactionLimit {
-            let milliseconds = max(1, limit.components.seconds * 1000 + limit.components.attoseconds / 1_000_000_000_000_000)
-            configuration.options.additionalStartupParameters.append(("idle_in_transaction_session_timeout", String(milliseconds)))
+            configuration.options.additionalStartupParameters.append(
+                ("idle_in_transaction_session_timeout", String(max(1, limit.wholeMilliseconds)))
+            )
         }
         return configuration
     }
