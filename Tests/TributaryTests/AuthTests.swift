@@ -115,4 +115,42 @@ struct AuthTests {
             #expect(try await client.send(.delete, "/v1/tenants/\(acme)").status == .notFound)
         }
     }
+
+    @Test("a key revoked by another server process stops working here within the key cache's lifetime")
+    func revocationElsewhere() async throws {
+        try await TestApp.run { client in
+            let acme = try await client.createTenant()
+            let (keyID, key) = try await client.createKey(tenant: acme)
+            #expect(try await client.send(.get, "/v1/providers", as: .token(key)).status == .ok)
+            // What `DELETE …/api-keys/{id}` through another `serve` process leaves: this process
+            // was not told.
+            let revoked = try await client.database.rows(
+                PostgresQueryText("UPDATE api_keys SET revoked_at = now() WHERE id = '\(keyID.lowercased)' RETURNING 1"),
+                as: Int.self
+            )
+            #expect(revoked == [1])
+            try await Task.sleep(for: KeyCache().lifetime + .milliseconds(100))
+            #expect(try await client.send(.get, "/v1/providers", as: .token(key)).status == .unauthorized)
+        }
+    }
+
+    @Test("the key cache answers only for the whole token's digest, and stays within its capacity")
+    func keyCache() {
+        let cache = KeyCache(lifetime: .seconds(60), capacity: 3)
+        let tenant = UUID()
+        let key = UUID()
+        cache.store(prefix: "trb_aaaaaaaa", keyID: key, tenantID: tenant, hash: APIKeySecret.hash("trb_aaaaaaaa-one"))
+        #expect(cache.key(prefix: "trb_aaaaaaaa", hash: APIKeySecret.hash("trb_aaaaaaaa-one"))?.keyID == key)
+        #expect(cache.key(prefix: "trb_aaaaaaaa", hash: APIKeySecret.hash("trb_aaaaaaaa-two")) == nil)
+        for index in 0..<5 {
+            cache.store(prefix: "trb_\(index)", keyID: UUID(), tenantID: UUID(), hash: APIKeySecret.hash("\(index)"))
+        }
+        #expect(cache.count <= 3)
+        cache.store(prefix: "trb_bbbbbbbb", keyID: key, tenantID: tenant, hash: APIKeySecret.hash("b"))
+        cache.drop(tenantID: tenant)
+        #expect(cache.key(prefix: "trb_bbbbbbbb", hash: APIKeySecret.hash("b")) == nil)
+        let expired = KeyCache(lifetime: .zero)
+        expired.store(prefix: "trb_cccccccc", keyID: key, tenantID: tenant, hash: APIKeySecret.hash("c"))
+        #expect(expired.key(prefix: "trb_cccccccc", hash: APIKeySecret.hash("c")) == nil)
+    }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 /// `/v1/tenants/{tenant_id}/api-keys`: keys that act inside one tenant.
 struct APIKeysController {
     let store: Store
+    let keys: KeyCache
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         RouteCollection(context: AuthenticatedContext.self)
@@ -61,6 +62,8 @@ struct APIKeysController {
     @Sendable func revoke(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let tenantID = try context.tenantID()
         let keyID = try context.uuidParameter("key_id", "API key")
-        return try .deleted(try await store.revokeAPIKey(tenantID: tenantID, keyID: keyID, actor: context.caller.actor), "API key")
+        let revoked = try await store.revokeAPIKey(tenantID: tenantID, keyID: keyID, actor: context.caller.actor)
+        if revoked { keys.drop(tenantID: tenantID) }
+        return try .deleted(revoked, "API key")
     }
 }

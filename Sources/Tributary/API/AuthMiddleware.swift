@@ -7,11 +7,13 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     let store: Store
+    let keys: KeyCache
     /// SHA-256 of the admin token: compared digest to digest, so neither length nor content leaks.
     let adminTokenHash: Data
 
-    init(store: Store, adminToken: String) {
+    init(store: Store, keys: KeyCache, adminToken: String) {
         self.store = store
+        self.keys = keys
         self.adminTokenHash = APIKeySecret.hash(adminToken)
     }
 
@@ -43,8 +45,14 @@ struct AuthMiddleware: RouterMiddleware {
         if constantTimeEquals(hash, adminTokenHash) {
             return .admin
         }
-        guard APIKeySecret.looksLikeKey(token), let stored = try await store.storedKey(prefix: String(token.prefix(APIKeySecret.prefixLength))),
-            constantTimeEquals(hash, stored.keyHash), !stored.isRevoked
+        guard APIKeySecret.looksLikeKey(token) else {
+            throw APIError.unauthorized("the token is unknown or revoked")
+        }
+        let prefix = String(token.prefix(APIKeySecret.prefixLength))
+        if let cached = keys.key(prefix: prefix, hash: hash) {
+            return .tenantKey(keyID: cached.keyID, tenantID: cached.tenantID)
+        }
+        guard let stored = try await store.storedKey(prefix: prefix), constantTimeEquals(hash, stored.keyHash), !stored.isRevoked
         else {
             throw APIError.unauthorized("the token is unknown or revoked")
         }
@@ -56,6 +64,7 @@ struct AuthMiddleware: RouterMiddleware {
                 logger.warning("could not record API key use", metadata: ["error": "\(error)"])
             }
         }
+        keys.store(prefix: prefix, keyID: stored.id, tenantID: stored.tenantID, hash: hash)
         return .tenantKey(keyID: stored.id, tenantID: stored.tenantID)
     }
 }

@@ -16,10 +16,15 @@ struct RecordsController {
     }
 
     @Sendable func list(_ request: Request, context: AuthenticatedContext) async throws -> Response {
-        let integration = try await context.integration(in: store)
+        // Only the integration's streams: a page is read far more often than the integration.
+        let tenantID = try context.tenantID()
+        let integrationID = try context.uuidParameter("integration_id", "integration")
+        guard let streams = try await store.integrationStreams(tenantID: tenantID, id: integrationID) else {
+            throw APIError.notFound("no such integration")
+        }
         let query = try ListQuery(request)
         let parameters = request.uri.queryParameters
-        let stream = try integration.streamParameter(request)
+        let stream = try Integration.streamParameter(request, streams: streams)
         var modifiedAfter: Date?
         if let text = parameters["modified_after"].map(String.init) {
             guard let date = Timestamps.parse(text) else {
@@ -30,7 +35,7 @@ struct RecordsController {
         let after = try query.sequence() ?? 0
         var page = RecordsPage(after: after)
         try await store.forEachRecord(
-            integrationID: integration.id,
+            integrationID: integrationID,
             stream: stream,
             afterSeq: after,
             modifiedAfter: modifiedAfter,
@@ -62,11 +67,19 @@ struct RecordsPage {
     }
 
     mutating func append(_ record: StoredRecord) {
-        if count > 0 { buffer.writeString(",") }
-        buffer.writeString("{\"id\":\(Self.json(record.id)),\"stream\":\(Self.json(record.stream)),\"data\":")
+        if count > 0 { buffer.writeStaticString(",") }
+        buffer.writeStaticString("{\"id\":")
+        buffer.writeJSONString(record.id)
+        buffer.writeStaticString(",\"stream\":")
+        buffer.writeJSONString(record.stream)
+        buffer.writeStaticString(",\"data\":")
         buffer.writeString(record.data)
-        buffer.writeString(",\"deleted\":\(record.deleted),\"first_seen_at\":\(Self.json(record.firstSeenAt)),")
-        buffer.writeString("\"last_modified_at\":\(Self.json(record.lastModifiedAt))}")
+        buffer.writeStaticString(record.deleted ? ",\"deleted\":true" : ",\"deleted\":false")
+        buffer.writeStaticString(",\"first_seen_at\":")
+        buffer.writeJSONTimestamp(record.firstSeenAt)
+        buffer.writeStaticString(",\"last_modified_at\":")
+        buffer.writeJSONTimestamp(record.lastModifiedAt)
+        buffer.writeStaticString("}")
         count += 1
         dataBytes += record.data.utf8.count
         position = record.seq
@@ -74,18 +87,20 @@ struct RecordsPage {
 
     /// The whole body; `next_cursor` is never null: the position after the last record is where to resume.
     mutating func finish() -> ByteBuffer {
-        buffer.writeString("],\"next_cursor\":\(Self.json(PageCursor.encode(.sequence(position)))),\"has_more\":\(hasMore)}")
+        buffer.writeStaticString("],\"next_cursor\":")
+        buffer.writeJSONString(PageCursor.encode(.sequence(position)))
+        buffer.writeStaticString(hasMore ? ",\"has_more\":true}" : ",\"has_more\":false}")
         return buffer
-    }
-
-    private static func json<T: Encodable>(_ value: T) -> String {
-        (try? String(decoding: JSONCoding.encoder.encode(value), as: UTF8.self)) ?? "null"
     }
 }
 
 extension Integration {
     /// `?stream=`, when given, names one of the integration's streams; else 400.
     func streamParameter(_ request: Request) throws(APIError) -> String? {
+        try Self.streamParameter(request, streams: streams)
+    }
+
+    static func streamParameter(_ request: Request, streams: [String]) throws(APIError) -> String? {
         guard let stream = request.uri.queryParameters["stream"].map(String.init) else { return nil }
         guard streams.contains(stream) else {
             throw APIError.badQuery(field: "stream", "must be one of: \(streams.joined(separator: ", "))")

@@ -23,15 +23,16 @@ func buildRouter(
     router.add(middleware: ProblemMiddleware())
     router.addRoutes(HealthController(migrator: migrator, registry: registry, email: emailReadiness).endpoints)
 
+    let keys = KeyCache()
     let v1 = router.group("v1")
-        .add(middleware: AuthMiddleware(store: services.store, adminToken: adminToken))
+        .add(middleware: AuthMiddleware(store: services.store, keys: keys, adminToken: adminToken))
         .group(context: AuthenticatedContext.self)
     if let limit = api.rateLimit {
         v1.add(middleware: RateLimitMiddleware(limiter: RequestRateLimiter(limit: limit)))
     }
     v1.add(middleware: IdempotencyMiddleware(store: services.store, keyRing: services.vault.keyRing))
-    v1.addRoutes(TenantsController(store: services.store).endpoints, atPath: "tenants")
-    v1.addRoutes(APIKeysController(store: services.store).endpoints, atPath: "tenants/:tenant_id/api-keys")
+    v1.addRoutes(TenantsController(store: services.store, keys: keys).endpoints, atPath: "tenants")
+    v1.addRoutes(APIKeysController(store: services.store, keys: keys).endpoints, atPath: "tenants/:tenant_id/api-keys")
     v1.addRoutes(ActivityController(store: services.store).endpoints, atPath: "tenants/:tenant_id/activity")
     v1.addRoutes(ProvidersController(catalog: services.catalog).endpoints, atPath: "providers")
     let integrations = IntegrationsController(

@@ -4,6 +4,8 @@ import Hummingbird
 /// `/v1/tenants`: the admin's view of customers; a tenant key may read its own.
 struct TenantsController {
     let store: Store
+    /// Dropped of a deleted tenant's keys.
+    let keys: KeyCache
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         RouteCollection(context: AuthenticatedContext.self)
@@ -66,6 +68,7 @@ struct TenantsController {
         try context.caller.requireAdmin("delete tenants")
         let id = try context.tenantID()
         guard try await store.deleteTenant(id: id) else { throw APIError.notFound("no such tenant") }
+        keys.drop(tenantID: id)
         context.logger.info("tenant deleted", metadata: ["tenant_id": "\(id.lowercased)"])
         return Response(status: .noContent)
     }

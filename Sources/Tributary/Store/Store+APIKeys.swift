@@ -92,14 +92,7 @@ extension Store {
 
     func storedKey(prefix: String) async throws -> StoredKey? {
         try await withConnection { connection in
-            try await connection.rows(
-                "SELECT id, tenant_id, key_hash, revoked_at IS NOT NULL, last_used_at FROM api_keys WHERE prefix = \(prefix)",
-                as: UUID.self,
-                UUID.self,
-                Data.self,
-                Bool.self,
-                Date?.self
-            ).first.map(StoredKey.init)
+            try await connection.rows(KeyByPrefixStatement(prefix: prefix)).first
         }
     }
 

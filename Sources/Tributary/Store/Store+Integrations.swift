@@ -79,6 +79,13 @@ extension Store {
         }
     }
 
+    /// The streams of the integration, if the tenant has it.
+    func integrationStreams(tenantID: UUID, id: UUID) async throws -> [String]? {
+        try await withConnection { connection in
+            try await connection.rows(IntegrationStreamsStatement(tenantID: tenantID, id: id)).first
+        }
+    }
+
     func integrations(
         tenantID: UUID,
         provider: String?,
@@ -228,56 +235,52 @@ extension Store {
 extension StoreConnection {
     typealias IntegrationRow = (Integration, Int64)
 
+    typealias IntegrationColumns = (
+        UUID, UUID, String, String, String, [String], Int, String, Date?, Date, Date, String?, String?, Date?, Date?, Int64, String?
+    )
+
     func integrationRows(_ query: PostgresQuery) async throws -> [IntegrationRow] {
-        try await rows(
-            query,
-            as: UUID.self,
-            UUID.self,
-            String.self,
-            String.self,
-            String.self,
-            [String].self,
-            Int.self,
-            String.self,
-            Date?.self,
-            Date.self,
-            Date.self,
-            String?.self,
-            String?.self,
-            Date?.self,
-            Date?.self,
-            Int64.self,
-            String?.self
-        ).map { row in
-            let credential = row.11.map { type in
-                CredentialSummary(
-                    type: CredentialType(rawValue: type) ?? .apiKey,
-                    fingerprint: row.12 ?? "",
-                    expiresAt: row.13,
-                    updatedAt: row.14 ?? row.10
-                )
+        var result: [IntegrationRow] = []
+        do {
+            for try await row in try await self.query(query).decode(IntegrationColumns.self) {
+                result.append(try Self.integrationRow(row))
             }
-            let integration = Integration(
-                id: row.0,
-                tenantID: row.1,
-                provider: row.2,
-                name: row.3,
-                config: try JSONColumn.object(row.4),
-                streams: row.5,
-                syncFrequencyMinutes: row.6,
-                status: IntegrationStatus(rawValue: row.7) ?? .failing,
-                credential: credential,
-                nextSyncAt: row.8,
-                lastSync: try row.16.map { try JSONColumn.value($0) },
-                createdAt: row.9,
-                updatedAt: row.10
-            )
-            return (integration, row.15)
+        } catch let error as PSQLError {
+            throw StoreError.from(error)
         }
+        return result
+    }
+
+    /// An integration from the columns of `Store.integrationSelect`, and its creation time in µs.
+    static func integrationRow(_ row: IntegrationColumns) throws -> IntegrationRow {
+        let credential = row.11.map { type in
+            CredentialSummary(
+                type: CredentialType(rawValue: type) ?? .apiKey,
+                fingerprint: row.12 ?? "",
+                expiresAt: row.13,
+                updatedAt: row.14 ?? row.10
+            )
+        }
+        let integration = Integration(
+            id: row.0,
+            tenantID: row.1,
+            provider: row.2,
+            name: row.3,
+            config: try JSONColumn.object(row.4),
+            streams: row.5,
+            syncFrequencyMinutes: row.6,
+            status: IntegrationStatus(rawValue: row.7) ?? .failing,
+            credential: credential,
+            nextSyncAt: row.8,
+            lastSync: try row.16.map { try JSONColumn.value($0) },
+            createdAt: row.9,
+            updatedAt: row.10
+        )
+        return (integration, row.15)
     }
 
     func integrationIfExists(tenantID: UUID, id: UUID) async throws -> Integration? {
-        try await integrationRows("\(unescaped: Store.integrationSelect) WHERE i.tenant_id = \(tenantID) AND i.id = \(id)").first?.0
+        try await rows(IntegrationByIDStatement(tenantID: tenantID, id: id)).first?.0
     }
 
     func integration(tenantID: UUID, id: UUID) async throws -> Integration {

@@ -32,28 +32,12 @@ extension Store {
         limit: Int,
         _ visit: (StoredRecord) throws -> Bool
     ) async throws {
+        let page = AllStreamsPageStatement(integrationID: integrationID, afterSeq: afterSeq, modifiedAfter: modifiedAfter, limit: limit)
         try await withConnection { connection in
-            let rows = try await connection.query(
-                """
-                SELECT seq, stream, record_id, data::text, deleted, first_seen_at, last_modified_at FROM records
-                WHERE integration_id = \(integrationID) AND seq > \(afterSeq)
-                  AND (\(stream)::text IS NULL OR stream = \(stream))
-                  AND (\(modifiedAfter)::timestamptz IS NULL OR last_modified_at > \(modifiedAfter))
-                ORDER BY seq
-                LIMIT \(limit)
-                """
-            )
-            for try await row in rows.decode((Int64, String, String, String, Bool, Date, Date).self) {
-                let record = StoredRecord(
-                    seq: row.0,
-                    stream: row.1,
-                    id: row.2,
-                    data: row.3,
-                    deleted: row.4,
-                    firstSeenAt: row.5,
-                    lastModifiedAt: row.6
-                )
-                guard try visit(record) else { break }
+            if let stream {
+                try await connection.forEachRow(OneStreamPageStatement(page: page, stream: stream), visit)
+            } else {
+                try await connection.forEachRow(page, visit)
             }
         }
     }
