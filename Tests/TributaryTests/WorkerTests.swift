@@ -167,6 +167,28 @@ struct WorkerTests {
         )
     }
 
+    @Test("a worker told to stop while it waits out a one-minute poll and a ten-minute scheduler interval stops at once")
+    func stopsWithoutWaitingOutIntervals() async throws {
+        let database = try await TestDatabase.create()
+        _ = try await Self.seed(database, tenants: 1, perTenant: 1, config: ["records_per_run": 5])
+        let environment = Self.workerEnvironment(
+            database,
+            extra: ["TRIBUTARY_POLL_INTERVAL_MS": "60000", "TRIBUTARY_SCHEDULER_INTERVAL_MS": "600000"]
+        )
+        let worker = try await ChildProcess.start(["worker"], environment: environment)
+        // Its first poll runs the queued run; then both loops sleep.
+        try await Self.waitUntil(timeout: .seconds(120), "the run's end") {
+            try await database.rows(PostgresQueryText("SELECT status FROM sync_runs"), as: String.self) == ["succeeded"]
+        }
+        let stopping = ContinuousClock.now
+        kill(worker.processIdentifier, SIGTERM)
+        let ended = await worker.finish()
+        #expect(ended.status == 0, "\(ended.output)")
+        #expect(ended.output.contains("worker stopped"))
+        // Not a minute (the poll) nor ten (the scheduler): the margin is a loaded machine's.
+        #expect(ContinuousClock.now - stopping < .seconds(30))
+    }
+
     @Test("three workers and 300 queued runs: each run executed exactly once")
     func threeWorkers() async throws {
         let database = try await TestDatabase.create()

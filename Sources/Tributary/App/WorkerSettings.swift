@@ -14,6 +14,8 @@ public struct WorkerSettings: Sendable {
     public var runTimeout: Duration = .seconds(7200)
     public var memoryLimitMB = 1024
     public var retryBase: Duration = .seconds(30)
+    /// The longest wait between two attempts, whatever the doubling reaches.
+    public var retryMax: Duration = .seconds(3600)
     public var maxAttempts = 3
     /// Streams of one run a run-task reads at once.
     public var streamsPerRun = 4
@@ -39,15 +41,16 @@ public struct WorkerSettings: Sendable {
         runTimeout = .seconds(int("tributary.run.timeout.seconds", "TRIBUTARY_RUN_TIMEOUT_SECONDS", 1...604_800, 7200))
         memoryLimitMB = int("tributary.run.memory.mb", "TRIBUTARY_RUN_MEMORY_MB", 64...1_048_576, memoryLimitMB)
         retryBase = .milliseconds(int("tributary.retry.base.ms", "TRIBUTARY_RETRY_BASE_MS", 1...86_400_000, 30000))
+        retryMax = .milliseconds(int("tributary.retry.max.ms", "TRIBUTARY_RETRY_MAX_MS", 1...604_800_000, 3_600_000))
         maxAttempts = int("tributary.max.attempts", "TRIBUTARY_MAX_ATTEMPTS", 1...100, maxAttempts)
         streamsPerRun = int("tributary.streams.per.run", "TRIBUTARY_STREAMS_PER_RUN", 1...32, streamsPerRun)
         checkTimeout = .seconds(int("tributary.check.timeout.seconds", "TRIBUTARY_CHECK_TIMEOUT_SECONDS", 1...600, 30))
         checkConcurrency = int("tributary.check.concurrency", "TRIBUTARY_CHECK_CONCURRENCY", 1...256, checkConcurrency)
     }
 
-    /// Exponential backoff with jitter: base × 2^(attempt−1), times a random 0.5–1.
+    /// Exponential backoff with jitter: base × 2^(attempt−1), at most `retryMax`, times a random 0.5–1.
     func backoff(afterAttempt attempt: Int) -> Duration {
         let exponential = retryBase * (1 << min(max(attempt - 1, 0), 16))
-        return exponential * Double.random(in: 0.5...1.0)
+        return min(exponential, retryMax) * Double.random(in: 0.5...1.0)
     }
 }

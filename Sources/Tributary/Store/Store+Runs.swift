@@ -70,13 +70,25 @@ extension Store {
         return Self.page(rows.map { ($0.0, $0.1, $0.0.id) }, limit: limit)
     }
 
-    /// The scheduler's step: queues a run for every due integration (at most `limit`), in one
-    /// statement that any number of schedulers may run at once.
+    /// The scheduler's tick: queues a run for every due integration, in batches of `batch`, until
+    /// a batch finds fewer due than it could take. Returns how many runs it queued.
+    func enqueueDue(batch: Int = 500, maxAttempts: Int) async throws -> Int {
+        var queued = 0
+        while true {
+            let (due, inserted) = try await enqueueDueBatch(limit: batch, maxAttempts: maxAttempts)
+            queued += inserted
+            if due < batch { return queued }
+        }
+    }
+
+    /// One batch of the tick, in one statement that any number of schedulers may run at once:
+    /// how many due integrations it took (at most `limit`), and how many runs it queued for them
+    /// (none for an integration whose run is already queued or running).
     /// The status list is `IntegrationStatus.scheduled`, written out because it must match the
     /// predicate of the partial index `integrations_due_idx` (migration 0003) for the index to serve.
-    func enqueueDue(limit: Int, maxAttempts: Int) async throws -> Int {
+    private func enqueueDueBatch(limit: Int, maxAttempts: Int) async throws -> (due: Int, queued: Int) {
         try await withTransaction { connection in
-            try await connection.rows(
+            let counts = try await connection.rows(
                 """
                 WITH due AS (
                     SELECT id FROM integrations
@@ -88,16 +100,20 @@ extension Store {
                     UPDATE integrations i SET next_sync_at = NULL FROM due WHERE i.id = due.id
                     RETURNING i.id, i.tenant_id, i.provider, i.streams,
                         EXISTS (SELECT 1 FROM sync_runs s WHERE s.integration_id = i.id AND s.status = 'succeeded') AS synced
+                ), queued AS (
+                    INSERT INTO sync_runs (id, tenant_id, integration_id, provider, trigger, status, streams, max_attempts)
+                    SELECT gen_random_uuid(), tenant_id, id, provider, CASE WHEN synced THEN 'schedule' ELSE 'initial' END,
+                           'queued', streams, \(maxAttempts)
+                    FROM cleared
+                    ON CONFLICT (integration_id) WHERE status IN ('queued', 'running') DO NOTHING
+                    RETURNING id
                 )
-                INSERT INTO sync_runs (id, tenant_id, integration_id, provider, trigger, status, streams, max_attempts)
-                SELECT gen_random_uuid(), tenant_id, id, provider, CASE WHEN synced THEN 'schedule' ELSE 'initial' END,
-                       'queued', streams, \(maxAttempts)
-                FROM cleared
-                ON CONFLICT (integration_id) WHERE status IN ('queued', 'running') DO NOTHING
-                RETURNING id
+                SELECT (SELECT count(*) FROM cleared), (SELECT count(*) FROM queued)
                 """,
-                as: UUID.self
-            ).count
+                as: Int.self,
+                Int.self
+            )
+            return (counts.first?.0 ?? 0, counts.first?.1 ?? 0)
         }
     }
 

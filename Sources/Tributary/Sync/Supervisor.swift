@@ -56,7 +56,8 @@ struct Supervisor: Sendable {
                         active.withLockedValue { $0 -= 1 }
                     }
                 }
-                try? await Task.sleep(for: settings.pollInterval)
+                // A shutdown need not wait out the poll interval (up to a minute).
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.pollInterval) }
             }
             logger.info("supervisor stopping", metadata: ["running": "\(active.withLockedValue { $0 })"])
         }

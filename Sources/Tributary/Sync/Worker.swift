@@ -25,12 +25,13 @@ struct Worker: Service {
     private func scheduleLoop() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let queued = try await store.enqueueDue(limit: 500, maxAttempts: settings.maxAttempts)
+                let queued = try await store.enqueueDue(maxAttempts: settings.maxAttempts)
                 if queued > 0 { logger.info("scheduled runs", metadata: ["queued": "\(queued)"]) }
             } catch {
                 logger.warning("scheduler could not queue runs", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: settings.schedulerInterval)
+            // A shutdown need not wait out the interval (up to ten minutes).
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.schedulerInterval) }
         }
     }
 }
