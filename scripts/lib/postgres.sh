@@ -5,7 +5,8 @@
 #   ensure_packages       install the Debian packages Tributary needs, only those missing
 #   pg_start DIR [fast]   start (or reuse) a private PostgreSQL cluster kept in DIR;
 #                         sets PG_URL, PG_BIN, PG_ROOT and exports PGPORT
-#   pg_stop DIR           stop the cluster kept in DIR (found by its data directory)
+#   pg_stop DIR [MODE]    stop the cluster kept in DIR (found by its data directory); MODE is
+#                         pg_ctl's shutdown mode: fast (the default) or immediate (a crash)
 #   pg_create_db NAME     create database NAME in the cluster of PG_URL if it is missing
 #
 # Why a private cluster rather than the system one: it needs no service manager, no
@@ -174,9 +175,12 @@ _pg_bin_for() {
 }
 
 _pg_port_free() {
+  # SO_REUSEADDR as PostgreSQL binds: the connections a stopped server closed linger in
+  # TIME_WAIT on its port for a minute, which does not keep it from listening there again.
   python3 - "$1" <<'PY' 2>/dev/null
 import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
@@ -247,7 +251,8 @@ pg_start() {
 }
 
 pg_stop() {
-  local dir="${1:?usage: pg_stop DIR}"
+  local dir="${1:?usage: pg_stop DIR [fast|immediate]}" mode="${2:-fast}"
+  [[ "$mode" == fast || "$mode" == immediate ]] || _pg_die "pg_stop: unknown mode '$mode' (fast or immediate)"
   [[ -d "$dir" ]] || return 0
   dir="$(cd "$dir" && pwd -P)"
   _pg_locate "$dir"
@@ -256,7 +261,7 @@ pg_stop() {
   _pg_bin_for "$pgdata"
   # By data directory, so only this cluster is touched, never other postgres processes.
   if _pg_as_owner "$PG_BIN/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
-    _pg_as_owner "$PG_BIN/pg_ctl" -D "$pgdata" -m fast -w -t 60 -s stop
+    _pg_as_owner "$PG_BIN/pg_ctl" -D "$pgdata" -m "$mode" -w -t 60 -s stop
   fi
 }
 

@@ -142,31 +142,29 @@ extension StoreConnection {
         _ statement: Statement,
         file: String = #fileID,
         line: Int = #line
-    ) async throws -> [Statement.Row] {
-        var result: [Statement.Row] = []
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
         do {
-            for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) {
-                result.append(row)
+            return try await connection.answered { [logger] connection in
+                var result: [Statement.Row] = []
+                for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) {
+                    result.append(row)
+                }
+                return result
             }
         } catch let error as PSQLError {
             throw StoreError.from(error)
         }
-        return result
     }
 
-    /// The rows of a prepared statement handed to `visit` as they arrive, until it answers false.
+    /// The rows of a prepared statement handed to `visit` in order, until it answers false.
     func forEachRow<Statement: PostgresPreparedStatement>(
         _ statement: Statement,
         _ visit: (Statement.Row) throws -> Bool,
         file: String = #fileID,
         line: Int = #line
-    ) async throws {
-        do {
-            for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) {
-                guard try visit(row) else { break }
-            }
-        } catch let error as PSQLError {
-            throw StoreError.from(error)
+    ) async throws where Statement.Row: Sendable {
+        for row in try await rows(statement, file: file, line: line) {
+            guard try visit(row) else { break }
         }
     }
 }

@@ -8,8 +8,7 @@ import TributaryConnectors
 /// run's counts are written in the same transaction, so a crash at any instant loses nothing
 /// and doubles nothing.
 struct RecordsWriter: Sendable {
-    let connection: PostgresConnection
-    let logger: Logger
+    let connection: StoreConnection
     let run: ClaimedRun
     let owner: String
 
@@ -69,8 +68,7 @@ struct RecordsWriter: Sendable {
                             RETURNING record_count
                         )
                         SELECT counted.upserted, (SELECT record_count FROM tenant) FROM counted
-                        """,
-                        logger: logger
+                        """
                     ).decode((Int64, Int64?).self).first { _ in true }.map { written, total in
                         // Past the limit, the whole batch rolls back with the transaction.
                         if let total, total > maxTenantRecords { throw TenantRecordLimit(max: maxTenantRecords) }
@@ -98,8 +96,7 @@ struct RecordsWriter: Sendable {
         try await transaction { connection in
             try await fence(connection)
             try await connection.query(
-                "DELETE FROM sync_state WHERE integration_id = \(run.integrationID) AND stream = \(stream)",
-                logger: logger
+                "DELETE FROM sync_state WHERE integration_id = \(run.integrationID) AND stream = \(stream)"
             )
             try await count(connection, stream: stream, read: 0, upserted: 0, deleted: 0, status: .running)
         }
@@ -109,8 +106,7 @@ struct RecordsWriter: Sendable {
     func hasLiveRecords(stream: String) async throws -> Bool {
         do {
             return try await connection.query(
-                "SELECT EXISTS (SELECT 1 FROM records WHERE integration_id = \(run.integrationID) AND stream = \(stream) AND NOT deleted)",
-                logger: logger
+                "SELECT EXISTS (SELECT 1 FROM records WHERE integration_id = \(run.integrationID) AND stream = \(stream) AND NOT deleted)"
             ).decode(Bool.self).first { _ in true } ?? true
         } catch {
             throw StoreError.unwrapping(error)
@@ -141,8 +137,7 @@ struct RecordsWriter: Sendable {
                             RETURNING 1
                         )
                         SELECT count(*) FROM marked
-                        """,
-                        logger: logger
+                        """
                     ).decode(Int64.self).first { _ in true } ?? 0
             }
             try await count(connection, stream: stream, read: 0, upserted: 0, deleted: deleted, status: .succeeded)
@@ -150,9 +145,9 @@ struct RecordsWriter: Sendable {
         }
     }
 
-    private func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private func transaction<T: Sendable>(_ body: (StoreConnection) async throws -> T) async throws -> T {
         do {
-            return try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await connection.transaction(body)
         } catch {
             throw StoreError.unwrapping(error)
         }
@@ -161,28 +156,26 @@ struct RecordsWriter: Sendable {
     /// Refuses to write if the lease moved on, and holds the run row (FOR KEY SHARE) until the
     /// batch commits: taking the run away (`failRun`, FOR UPDATE) waits for the batch, while the
     /// supervisor's heartbeats (which change no key) go on meanwhile.
-    private func fence(_ connection: PostgresConnection) async throws {
+    private func fence(_ connection: StoreConnection) async throws {
         let owned = try await connection.query(
-            "SELECT 1 FROM sync_runs WHERE id = \(run.id) AND lease_owner = \(owner) AND status = 'running' FOR KEY SHARE",
-            logger: logger
+            "SELECT 1 FROM sync_runs WHERE id = \(run.id) AND lease_owner = \(owner) AND status = 'running' FOR KEY SHARE"
         ).decode(Int.self).first { _ in true }
         guard owned != nil else { throw LeaseLost() }
     }
 
-    private func saveCheckpoint(_ connection: PostgresConnection, stream: String, checkpoint: JSONValue?) async throws {
+    private func saveCheckpoint(_ connection: StoreConnection, stream: String, checkpoint: JSONValue?) async throws {
         guard let checkpoint else { return }
         try await connection.query(
             """
             INSERT INTO sync_state (integration_id, tenant_id, stream, cursor, updated_at)
             VALUES (\(run.integrationID), \(run.tenantID), \(stream), \(try JSONColumn.text(checkpoint))::jsonb, now())
             ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = now()
-            """,
-            logger: logger
+            """
         )
     }
 
     private func count(
-        _ connection: PostgresConnection,
+        _ connection: StoreConnection,
         stream: String,
         read: Int64,
         upserted: Int64,
@@ -201,8 +194,7 @@ struct RecordsWriter: Sendable {
                     'status', \(status.rawValue)::text)),
                 records_total = records_total + \(read)
             WHERE id = \(run.id)
-            """,
-            logger: logger
+            """
         )
     }
 

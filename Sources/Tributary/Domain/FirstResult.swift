@@ -1,7 +1,8 @@
 import Synchronization
 
-/// The first of several racing results, handed to one waiter: what `ChildExit.guarded` and the
-/// tests' deadlines wait on, so that the loser of the race, however long it takes, is not awaited.
+/// The first of several racing results, handed to one waiter: what `ChildExit.guarded`, the
+/// Store's wait for a connection and the tests' deadlines wait on, so that the loser of the race,
+/// however long it takes, is not awaited.
 final class FirstResult<Value: Sendable>: Sendable {
     private struct State {
         var result: Result<Value, any Error>?
@@ -14,15 +15,17 @@ final class FirstResult<Value: Sendable>: Sendable {
 
     var isSettled: Bool { state.withLock { $0.result != nil } }
 
-    /// Keeps the first result only, and hands it to the waiter if one is there.
-    func settle(_ result: Result<Value, any Error>) {
-        let waiter = state.withLock { state -> CheckedContinuation<Value, any Error>? in
-            guard state.result == nil else { return nil }
+    /// Keeps the first result only, and hands it to the waiter if one is there. True: `result` was the first.
+    @discardableResult
+    func settle(_ result: Result<Value, any Error>) -> Bool {
+        let (first, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Value, any Error>?) in
+            guard state.result == nil else { return (false, nil) }
             state.result = result
             defer { state.waiter = nil }
-            return state.waiter
+            return (true, state.waiter)
         }
         waiter?.resume(with: result)
+        return first
     }
 
     /// Settles with `result` once `limit` has passed, unless something settled first: a deadline.
