@@ -119,7 +119,7 @@ public struct ProviderHTTP: Sendable {
                 if timedOut {
                     throw ConnectorError(code: "provider_timeout", message: Self.timeoutMessage(path, error, limits, attempt), retryable: true)
                 }
-                throw ConnectorError(code: "provider_unreachable", message: "\(path) could not be reached after \(attempt) attempts", retryable: true)
+                throw ConnectorError(code: "provider_unreachable", message: Self.unreachableMessage(path, error, attempt), retryable: true)
             }
 
             switch status {
@@ -190,6 +190,14 @@ public struct ProviderHTTP: Sendable {
         if timeout == .readTimeout { return "\(path) sent nothing for \(PinnedClients.silenceLimit) s, \(attempts) times" }
         if timeout == .connectTimeout { return "\(path) could not be connected to within \(PinnedClients.connectLimit) s, \(attempts) times" }
         return "\(path) did not answer within \(limits.requestTimeout.components.seconds) s, \(attempts) times"
+    }
+
+    /// What a request that neither answered nor timed out met: a connection cut before the whole
+    /// answer came is told apart from one that never opened.
+    static func unreachableMessage(_ path: String, _ error: any Error, _ attempts: Int) -> String {
+        let cut = (error as? HTTPClientError) == .remoteConnectionClosed || error is HTTPParserError
+        if cut { return "\(path) closed the connection before its whole answer came, \(attempts) times" }
+        return "\(path) could not be reached after \(attempts) attempts"
     }
 
     /// A header AsyncHTTPClient refuses to send (a name or value no HTTP message may carry): no
