@@ -146,7 +146,9 @@ struct WebhookDeliveryTests {
             let streamed = await receiver.streamedBytes()
             try await Task.sleep(for: .milliseconds(500))
             #expect(await receiver.streamedBytes() == streamed, "the receiver is still writing: the connection stayed open")
-            #expect(streamed < 256 << 20, "the receiver wrote \(streamed) bytes")
+            // Loopback carries a few hundred MB in the moment the close takes on a loaded machine
+            // (294 MB seen in a full parallel run); reading the gigabyte through would pass 512 MiB.
+            #expect(streamed < 512 << 20, "the receiver wrote \(streamed) bytes")
         }
     }
 
