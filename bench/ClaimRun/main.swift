@@ -1,8 +1,12 @@
-// The timing half of `bench/claim-run`: claims runs one after another through the real
-// `Store.claimRun` (the statement and transaction every worker uses) and prints the time of each
-// claim as percentiles. The script seeds the queue and builds this with TRIBUTARY_BENCH=1.
+// The timing half of `bench/claim-run` and `bench/queue`, through the Store's own statements (the
+// ones every worker runs). The scripts seed the database and build this with TRIBUTARY_BENCH=1.
 //
-//   DATABASE_URL=… CLAIMS=1000 PER_TENANT=2 PER_PROVIDER=100000 claim-run
+//   MODE=claims DATABASE_URL=… CLAIMS=1000 PER_TENANT=2 PER_PROVIDER=100000 claim-run
+//       claims one after another; prints the time of each claim as percentiles
+//   MODE=drain …  claims until nothing is claimable or CLAIMS are claimed, each run left running
+//       (so a tenant's limit holds across every process draining at once), or with FINISH=1 completed
+//       at once, as workers do; prints the count and time
+//   MODE=tick …   one scheduler tick (`Store.enqueueDue`); prints what it queued and its time
 import Configuration
 import Foundation
 import Logging
@@ -26,6 +30,37 @@ let config = try AppConfig(
 
 func milliseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+let mode = environment["MODE"] ?? "claims"
+if mode == "drain" || mode == "tick" {
+    try await withPostgres(config: config, logger: logger) { postgres in
+        let store = Store(client: postgres, logger: logger)
+        _ = try await store.run(id: UUID())  // opens the connection
+        let start = ContinuousClock.now
+        let count =
+            if mode == "tick" {
+                try await store.enqueueDue(maxAttempts: 3)
+            } else {
+                try await drain(store)
+            }
+        let elapsed = milliseconds(ContinuousClock.now - start)
+        print(String(format: "%@ %d in %.1f ms", mode, count, elapsed))
+    }
+    exit(0)
+}
+
+/// Claims until nothing is claimable or `claims` are claimed. With FINISH=1 each claimed run is
+/// completed at once, as a worker does when its run-task ends, so few runs are running at a time.
+func drain(_ store: Store) async throws -> Int {
+    let owner = "bench-\(getpid())"
+    let finish = environment["FINISH"] == "1"
+    var claimed = 0
+    while claimed < claims, let run = try await store.claimRun(owner: owner, leaseSeconds: 3600, limits: limits) {
+        claimed += 1
+        if finish { _ = try await store.completeRun(runID: run.id, owner: owner) }
+    }
+    return claimed
 }
 
 let (times, floor, claimed) = try await withPostgres(config: config, logger: logger) { postgres in
