@@ -313,6 +313,8 @@ struct MailerTests {
         #expect(good.connectURL == "smtp://mail.example.com:587")
         #expect(good.domain == "example.com")
         #expect(try SMTPSettings(url: "smtp://relay.internal", from: "a@b.example").port == 25)
+        // TRIBUTARY_SMTP_URL alone: the default sender is taken.
+        #expect(try SMTPSettings(url: "smtp://relay.internal", from: AlertingSettings.defaultSender).port == 25)
         #expect(try SMTPSettings(url: "smtps://u:p@smtp.example.com", from: "a@b.example").port == 465)
         #expect(try SMTPSettings(url: "smtp://relay.internal", from: "a@b.example").description == "smtp://relay.internal:25")
 

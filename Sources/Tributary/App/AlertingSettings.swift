@@ -14,13 +14,17 @@ public struct AlertingSettings: Sendable {
     public var webhookTimeout: Duration = .seconds(15)
     /// One email's whole SMTP conversation (`TRIBUTARY_SMTP_TIMEOUT_SECONDS`).
     public var smtpTimeout: Duration = .seconds(60)
+    /// The sender while `TRIBUTARY_SMTP_FROM` is not set. It must pass `EmailAddress.isValid`
+    /// like any other (a bare `tributary@localhost` did not: `TRIBUTARY_SMTP_URL` set alone made
+    /// the configuration invalid).
+    static let defaultSender = "tributary@localhost.localdomain"
 
     init(reader: ConfigReader, problems: inout [String]) {
         if let url = reader.string(forKey: "tributary.smtp.url", isSecret: true), !url.isEmpty {
             do {
                 smtp = try SMTPSettings(
                     url: url,
-                    from: reader.string(forKey: "tributary.smtp.from") ?? "tributary@localhost",
+                    from: reader.string(forKey: "tributary.smtp.from") ?? Self.defaultSender,
                     caFile: reader.string(forKey: "tributary.smtp.ca.file")
                 )
             } catch {
