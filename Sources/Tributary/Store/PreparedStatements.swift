@@ -142,29 +142,51 @@ extension StoreConnection {
         _ statement: Statement,
         file: String = #fileID,
         line: Int = #line
-    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
+    ) async throws -> [Statement.Row] {
+        var result: [Statement.Row] = []
         do {
-            return try await connection.answered { [logger] connection in
-                var result: [Statement.Row] = []
-                for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) {
-                    result.append(row)
-                }
-                return result
+            for try await row in try await execute(statement, file: file, line: line) {
+                result.append(row)
+            }
+        } catch let error as PSQLError {
+            throw StoreError.from(error)
+        }
+        return result
+    }
+
+    /// The rows of a prepared statement handed to `visit` as they arrive, until it answers false.
+    func forEachRow<Statement: PostgresPreparedStatement>(
+        _ statement: Statement,
+        _ visit: (Statement.Row) throws -> Bool,
+        file: String = #fileID,
+        line: Int = #line
+    ) async throws {
+        do {
+            for try await row in try await execute(statement, file: file, line: line) {
+                guard try visit(row) else { break }
             }
         } catch let error as PSQLError {
             throw StoreError.from(error)
         }
     }
 
-    /// The rows of a prepared statement handed to `visit` in order, until it answers false.
-    func forEachRow<Statement: PostgresPreparedStatement>(
+    /// Sends `statement` through `answered` (its sending is what may hang) and hands back its rows
+    /// to be read here, as Postgres sends them: a page is never gathered before it is visited.
+    private func execute<Statement: PostgresPreparedStatement>(
         _ statement: Statement,
-        _ visit: (Statement.Row) throws -> Bool,
-        file: String = #fileID,
-        line: Int = #line
-    ) async throws where Statement.Row: Sendable {
-        for row in try await rows(statement, file: file, line: line) {
-            guard try visit(row) else { break }
-        }
+        file: String,
+        line: Int
+    ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, Statement.Row> {
+        try await connection.answered { [logger] connection in
+            HandedOver(try await connection.execute(statement, logger: logger, file: file, line: line))
+        }.value
     }
+}
+
+/// A value one task makes and hands to another, which alone uses it from then on. postgres-nio's
+/// rows of a prepared statement are not `Sendable` only because their decoding closure is not
+/// marked so: the closure decodes with the statement (itself `Sendable`) and nothing else.
+private struct HandedOver<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
