@@ -27,7 +27,6 @@ struct KillStormTests {
                 config: ["records_per_run": .int(Int64(Self.total)), "batch_size": 100, "batch_delay_ms": 50],
                 streams: ["contacts"]
             )
-            var random = SplitMix64(seed: 20_261_203)
             var killed: Set<Int32> = []
             var storedAtKill: [Int] = []
             while killed.count < Self.kills {
@@ -35,7 +34,8 @@ struct KillStormTests {
                     Issue.record("the run ended after \(killed.count) kills; stored at each: \(storedAtKill)")
                     break
                 }
-                try await Task.sleep(for: .milliseconds(Int(random.next() % 800)))
+                // Seeded (DemoGenerator's SplitMix64 over the kill's number), so a failing storm replays.
+                try await Task.sleep(for: .milliseconds(Int(DemoGenerator.mix(20_261_203 &+ UInt64(killed.count)) % 800)))
                 guard kill(pid, SIGKILL) == 0 else {
                     Issue.record("run-task \(pid) was gone before kill \(killed.count + 1); stored at each: \(storedAtKill)")
                     break
@@ -84,39 +84,14 @@ struct KillStormTests {
         let deadline = ContinuousClock.now + .seconds(90)
         var seen = "nothing"
         while ContinuousClock.now < deadline {
-            let state = try await client.database.rows(
-                PostgresQueryText(
-                    """
-                    SELECT r.status || ' ' || coalesce(r.task_pid, 0) || ' ' || (SELECT count(*) FROM records WHERE integration_id = r.integration_id)
-                    FROM sync_runs r WHERE r.integration_id = '\(integration)'
-                    """
-                ),
-                as: String.self
-            )
-            seen = state.first ?? "no run"
-            let fields = seen.split(separator: " ").map(String.init)
-            guard fields.count == 3 else { throw TestSetupError("unexpected run state \(seen)") }
-            if fields[0] == "succeeded" || fields[0] == "failed" || fields[0] == "cancelled" { return nil }
-            if fields[0] == "running", let pid = Int32(fields[1]), pid > 0, !killed.contains(pid), let stored = Int(fields[2]) {
-                return (pid, stored)
+            let run = try await SyncTests.newestRun(client, integration: integration)
+            seen = run.map { "\($0)" } ?? "no run"
+            if let run {
+                if run.status == "succeeded" || run.status == "failed" || run.status == "cancelled" { return nil }
+                if run.status == "running", run.pid > 0, !killed.contains(run.pid) { return (run.pid, run.stored) }
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw TestSetupError("no new run-task appeared (last seen: \(seen))")
-    }
-}
-
-/// A small seeded generator (SplitMix64), so that a failing storm of kills can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -382,25 +382,34 @@ struct SyncTests {
         let deadline = ContinuousClock.now + .seconds(90)
         var seen = "nothing"
         while ContinuousClock.now < deadline {
-            let state = try await client.database.rows(
-                PostgresQueryText(
-                    """
-                    SELECT r.status || ' ' || coalesce(r.task_pid, 0) || ' ' || (SELECT count(*) FROM records WHERE integration_id = r.integration_id)
-                    FROM sync_runs r WHERE r.integration_id = '\(integration)' ORDER BY r.queued_at DESC LIMIT 1
-                    """
-                ),
-                as: String.self
-            )
-            seen = state.first ?? "no run"
-            let fields = seen.split(separator: " ").map(String.init)
-            if fields.count == 3, fields[0] == "running", let pid = Int32(fields[1]), pid > 0, let stored = Int(fields[2]),
-                stored >= minimumRecords
-            {
-                guard stored <= maximumRecords else { throw TestSetupError("the run stored \(stored) records before it was seen") }
-                return pid
+            let run = try await newestRun(client, integration: integration)
+            seen = run.map { "\($0)" } ?? "no run"
+            if let run, run.status == "running", run.pid > 0, run.stored >= minimumRecords {
+                guard run.stored <= maximumRecords else { throw TestSetupError("the run stored \(run.stored) records before it was seen") }
+                return run.pid
             }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw TestSetupError("no run-task appeared (last seen: \(seen))")
+    }
+
+    /// The integration's newest run in one snapshot: its status, its run-task's pid (0 while it
+    /// has none) and the records the integration holds; nil before it has a run.
+    static func newestRun(_ client: TestClient, integration: String) async throws -> (status: String, pid: Int32, stored: Int)? {
+        let state = try await client.database.rows(
+            PostgresQueryText(
+                """
+                SELECT r.status || ' ' || coalesce(r.task_pid, 0) || ' ' || (SELECT count(*) FROM records WHERE integration_id = r.integration_id)
+                FROM sync_runs r WHERE r.integration_id = '\(integration)' ORDER BY r.queued_at DESC LIMIT 1
+                """
+            ),
+            as: String.self
+        )
+        guard let seen = state.first else { return nil }
+        let fields = seen.split(separator: " ").map(String.init)
+        guard fields.count == 3, let pid = Int32(fields[1]), let stored = Int(fields[2]) else {
+            throw TestSetupError("unexpected run state \(seen)")
+        }
+        return (fields[0], pid, stored)
     }
 }
