@@ -214,22 +214,52 @@ struct WorkerTests {
 
     @Test("per-tenant limits: a tenant flooding the queue cannot starve another")
     func fairness() async throws {
+        try await Self.withFloodAndQuiet { store, _, flood, quiet in
+            let limits = ClaimLimits(perTenant: 2, perProvider: 100)
+            var claimed: [String] = []
+            for _ in 0..<4 {
+                let run = try await store.claimRun(owner: "test", leaseSeconds: 30, limits: limits)
+                claimed.append(try #require(run).integrationID.lowercased)
+            }
+            #expect(claimed.filter(flood.contains).count == 2)
+            #expect(claimed.filter(quiet.contains).count == 2)
+            // Both tenants are at their limit: nothing more is claimable.
+            #expect(try await store.claimRun(owner: "test", leaseSeconds: 30, limits: limits) == nil)
+        }
+    }
+
+    @Test("a batch claim picks each run as a claim alone would: the limits hold inside the batch, each run under its own token")
+    func batchClaim() async throws {
+        try await Self.withFloodAndQuiet { store, database, flood, quiet in
+            let limits = ClaimLimits(perTenant: 2, perProvider: 100)
+            let tokens = (1...5).map { "batch#\($0)" }
+            let claimed = try await store.claimRuns(owners: tokens, leaseSeconds: 30, limits: limits)
+            // Four fit (two of each tenant, the quiet one's second before the flood's second);
+            // the fifth slot finds nothing.
+            #expect(claimed.map(\.integrationID.lowercased).filter(flood.contains).count == 2)
+            #expect(claimed.map(\.integrationID.lowercased).filter(quiet.contains).count == 2)
+            #expect(claimed.count == 4)
+            for (run, token) in zip(claimed, tokens) {
+                let owner = try await database.rows("SELECT lease_owner FROM sync_runs WHERE id = \(run.id)", as: String.self)
+                #expect(owner == [token])
+            }
+            let started = try await database.rows("SELECT count(*) FROM activity WHERE action = 'sync.started'", as: Int.self)
+            #expect(started == [4])
+            #expect(try await store.claimRuns(owners: tokens, leaseSeconds: 30, limits: limits).isEmpty)
+        }
+    }
+
+    /// A queue of 40 runs of one tenant, then 3 of another, and a Store on it.
+    static func withFloodAndQuiet(
+        _ body: @escaping @Sendable (Store, TestDatabase, _ flood: [String], _ quiet: [String]) async throws -> Void
+    ) async throws {
         let database = try await TestDatabase.create()
         let flood = try await Self.seed(database, tenants: 1, perTenant: 40, config: [:])
         try await Task.sleep(for: .milliseconds(20))
         let quiet = try await Self.seed(database, tenants: 1, perTenant: 3, config: [:])
         try await TestApp.run(database: database) { client in
             try await TestServices.with(client.config, logger: client.logger) { services in
-                let limits = ClaimLimits(perTenant: 2, perProvider: 100)
-                var claimed: [String] = []
-                for _ in 0..<4 {
-                    let run = try await services.store.claimRun(owner: "test", leaseSeconds: 30, limits: limits)
-                    claimed.append(try #require(run).integrationID.lowercased)
-                }
-                #expect(claimed.filter(flood.contains).count == 2)
-                #expect(claimed.filter(quiet.contains).count == 2)
-                // Both tenants are at their limit: nothing more is claimable.
-                #expect(try await services.store.claimRun(owner: "test", leaseSeconds: 30, limits: limits) == nil)
+                try await body(services.store, database, flood, quiet)
             }
         }
     }

@@ -5,14 +5,33 @@ import TributaryConnectors
 extension StoreConnection {
     /// Appends to the activity log; call it inside the transaction of the change it records.
     func appendActivity(_ draft: ActivityDraft) async throws {
-        let details = try JSONColumn.text(draft.details)
-        try await query(
-            """
-            INSERT INTO activity (id, tenant_id, actor_type, actor_id, action, integration_id, details)
-            VALUES (\(UUID()), \(draft.tenantID), \(draft.actor.kind.rawValue), \(draft.actor.id), \(draft.action.rawValue),
-                    \(draft.integrationID), \(details)::jsonb)
-            """
-        )
+        try await appendActivity([draft])
+    }
+
+    /// Appends entries to the activity log in one statement, in their order; call it inside the
+    /// transaction of the changes they record.
+    func appendActivity(_ drafts: [ActivityDraft]) async throws {
+        guard !drafts.isEmpty else { return }
+        var sql = PostgresQuery.StringInterpolation(literalCapacity: 128 + 48 * drafts.count, interpolationCount: 7 * drafts.count)
+        sql.appendLiteral("INSERT INTO activity (id, tenant_id, actor_type, actor_id, action, integration_id, details) VALUES ")
+        for (index, draft) in drafts.enumerated() {
+            sql.appendLiteral(index == 0 ? "(" : ", (")
+            sql.appendInterpolation(UUID())
+            sql.appendLiteral(", ")
+            sql.appendInterpolation(draft.tenantID)
+            sql.appendLiteral(", ")
+            sql.appendInterpolation(draft.actor.kind.rawValue)
+            sql.appendLiteral(", ")
+            sql.appendInterpolation(draft.actor.id)
+            sql.appendLiteral(", ")
+            sql.appendInterpolation(draft.action.rawValue)
+            sql.appendLiteral(", ")
+            sql.appendInterpolation(draft.integrationID)
+            sql.appendLiteral(", ")
+            sql.appendInterpolation(try JSONColumn.text(draft.details))
+            sql.appendLiteral("::jsonb)")
+        }
+        try await query(PostgresQuery(stringInterpolation: sql))
     }
 }
 

@@ -17,73 +17,32 @@ struct ClaimLimits: Sendable {
 
 extension Store {
     /// Claims the next run within the limits: a run of a tenant with the fewest running runs first,
-    /// then the oldest. Claims are serialized by a transaction advisory lock, so that the running
-    /// counts they read are true across every worker (and no row lock is needed to pick a run).
-    ///
-    /// Its cost follows what runs, not what waits: the running runs are counted once (a few hashed
-    /// rows); a tenant with none running gets its oldest queued run from the queue index in order,
-    /// skipping only the runs of busy tenants and full providers; each busy tenant under its limit
-    /// gets its own oldest from the per-tenant index (`migrations/0008`, `bench/claim-run`).
+    /// then the oldest. `claimRuns` with one owner.
     func claimRun(owner: String, leaseSeconds: Int, limits: ClaimLimits) async throws -> ClaimedRun? {
-        try await withTransaction { connection in
+        try await claimRuns(owners: [owner], leaseSeconds: leaseSeconds, limits: limits).first
+    }
+
+    /// Claims up to one run per owner token (a worker's free slots), each picked by the rule of
+    /// `ClaimStatement` as if claimed alone, one after another: the second sees the first running.
+    /// Claims are serialized by a transaction advisory lock, so that the running counts they read are
+    /// true across every worker (and no row lock is needed to pick a run); the lock is taken once for
+    /// the whole batch, and each claim is one prepared statement (planned once per connection: its
+    /// planning cost more than its execution, `bench/queue`).
+    func claimRuns(owners: [String], leaseSeconds: Int, limits: ClaimLimits) async throws -> [ClaimedRun] {
+        guard !owners.isEmpty else { return [] }
+        return try await withTransaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))")
-            let claimed = try await connection.rows(
-                """
-                WITH running AS (
-                    SELECT tenant_id, provider, integration_id FROM sync_runs WHERE status = 'running'
-                ), blocked_integrations AS (
-                    -- Integrations sharing a provider account with a running run: computed once, from
-                    -- the few running runs, through the fingerprint index (migrations/0011).
-                    SELECT other.integration_id FROM running r
-                    JOIN credentials mine ON mine.integration_id = r.integration_id
-                    JOIN credentials other ON other.fingerprint = mine.fingerprint
-                        AND other.bound_origin IS NOT DISTINCT FROM mine.bound_origin
-                    JOIN integrations i ON i.id = other.integration_id AND i.provider = r.provider
-                ), busy_tenants AS (
-                    SELECT tenant_id, count(*) AS n_running FROM running GROUP BY tenant_id
-                ), full_providers AS (
-                    SELECT provider FROM running GROUP BY provider HAVING count(*) >= \(limits.perProvider)
-                ), idle_tenant_run AS (
-                    SELECT r.id, 0::bigint AS n_running, r.not_before, r.queued_at FROM sync_runs r
-                    WHERE r.status = 'queued' AND r.not_before <= now()
-                      AND r.tenant_id NOT IN (SELECT tenant_id FROM busy_tenants)
-                      AND r.provider NOT IN (SELECT provider FROM full_providers)
-                      AND r.integration_id NOT IN (SELECT integration_id FROM blocked_integrations)
-                    ORDER BY r.not_before, r.queued_at
-                    LIMIT 1
-                ), busy_tenant_run AS (
-                    SELECT oldest.id, t.n_running, oldest.not_before, oldest.queued_at FROM busy_tenants t
-                    CROSS JOIN LATERAL (
-                        SELECT r.id, r.not_before, r.queued_at FROM sync_runs r
-                        WHERE r.tenant_id = t.tenant_id AND r.status = 'queued' AND r.not_before <= now()
-                          AND r.provider NOT IN (SELECT provider FROM full_providers)
-                          AND r.integration_id NOT IN (SELECT integration_id FROM blocked_integrations)
-                        ORDER BY r.not_before, r.queued_at
-                        LIMIT 1
-                    ) oldest
-                    -- Only when no idle tenant has a run: a busy tenant's would come second anyway.
-                    WHERE t.n_running < \(limits.perTenant) AND NOT EXISTS (SELECT 1 FROM idle_tenant_run)
-                ), candidate AS (
-                    SELECT id FROM (SELECT * FROM idle_tenant_run UNION ALL SELECT * FROM busy_tenant_run) c
-                    ORDER BY n_running, not_before, queued_at
-                    LIMIT 1
-                )
-                UPDATE sync_runs r SET status = 'running', lease_owner = \(owner),
-                    lease_expires_at = now() + interval '1 second' * \(leaseSeconds),
-                    started_at = coalesce(r.started_at, now()), task_pid = NULL
-                FROM candidate WHERE r.id = candidate.id AND r.status = 'queued'
-                RETURNING r.id, r.tenant_id, r.integration_id, r.attempt, r.trigger
-                """,
-                as: UUID.self,
-                UUID.self,
-                UUID.self,
-                Int.self,
-                String.self
-            )
-            guard let row = claimed.first else { return nil }
-            let run = ClaimedRun(id: row.0, tenantID: row.1, integrationID: row.2, attempt: row.3)
-            try await connection.recordStarted(run, trigger: row.4)
-            return run
+            var claimed: [ClaimedRun] = []
+            var started: [ActivityDraft] = []
+            for owner in owners {
+                let statement = ClaimStatement(owner: owner, leaseSeconds: leaseSeconds, limits: limits)
+                guard let row = try await connection.rows(statement).first else { break }
+                let run = ClaimedRun(id: row.id, tenantID: row.tenantID, integrationID: row.integrationID, attempt: row.attempt)
+                claimed.append(run)
+                started.append(.started(run, trigger: row.trigger))
+            }
+            try await connection.appendActivity(started)
+            return claimed
         }
     }
 
@@ -164,14 +123,19 @@ extension Store {
 extension StoreConnection {
     /// `sync.started`, in the transaction of the claim.
     func recordStarted(_ run: ClaimedRun, trigger: String) async throws {
-        try await appendActivity(
-            ActivityDraft(
-                tenantID: run.tenantID,
-                actor: .system,
-                action: .syncStarted,
-                integrationID: run.integrationID,
-                details: ["run_id": .string(run.id.lowercased), "attempt": .number(Double(run.attempt)), "trigger": .string(trigger)]
-            )
+        try await appendActivity(.started(run, trigger: trigger))
+    }
+}
+
+extension ActivityDraft {
+    /// `sync.started`: a run was claimed.
+    static func started(_ run: ClaimedRun, trigger: String) -> ActivityDraft {
+        ActivityDraft(
+            tenantID: run.tenantID,
+            actor: .system,
+            action: .syncStarted,
+            integrationID: run.integrationID,
+            details: ["run_id": .string(run.id.lowercased), "attempt": .number(Double(run.attempt)), "trigger": .string(trigger)]
         )
     }
 }

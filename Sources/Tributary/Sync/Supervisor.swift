@@ -34,14 +34,15 @@ struct Supervisor: Sendable {
                     await reclaimExpired()
                     lastReclaim = .now
                 }
-                while active.withLockedValue({ $0 }) < settings.concurrency, !Task.isShuttingDownGracefully {
-                    let claimed: ClaimedRun?
+                // As many claims at once as slots are free: one claim lock and one commit for them all.
+                while case let free = settings.concurrency - active.withLockedValue({ $0 }), free > 0, !Task.isShuttingDownGracefully {
                     // A token per claim: a run this worker lost and claims again is a new claim,
                     // and an old run-task of it can no longer pass the write fence.
-                    let token = "\(owner)#\(UUID().uuidString.prefix(8).lowercased())"
+                    let tokens = (0..<free).map { _ in "\(owner)#\(UUID().uuidString.prefix(8).lowercased())" }
+                    let claimed: [ClaimedRun]
                     do {
-                        claimed = try await store.claimRun(
-                            owner: token,
+                        claimed = try await store.claimRuns(
+                            owners: tokens,
                             leaseSeconds: settings.leaseSeconds,
                             limits: ClaimLimits(perTenant: settings.perTenant, perProvider: settings.perProvider)
                         )
@@ -49,12 +50,14 @@ struct Supervisor: Sendable {
                         logger.warning("could not claim a run", metadata: ["error": "\(error)"])
                         break
                     }
-                    guard let claimed else { break }
-                    active.withLockedValue { $0 += 1 }
-                    group.addTask {
-                        await supervise(claimed, token: token)
-                        active.withLockedValue { $0 -= 1 }
+                    for (run, token) in zip(claimed, tokens) {
+                        active.withLockedValue { $0 += 1 }
+                        group.addTask {
+                            await supervise(run, token: token)
+                            active.withLockedValue { $0 -= 1 }
+                        }
                     }
+                    if claimed.count < free { break }
                 }
                 // A shutdown need not wait out the poll interval (up to a minute).
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: settings.pollInterval) }
