@@ -48,6 +48,41 @@ struct MigrationTests {
         #expect(try await database.rows("SELECT count(*) FROM pg_tables WHERE tablename = 'tenants'", as: Int.self) == [1])
     }
 
+    @Test("migration 0013 gives the entries written before it their severity, by action and by the failure's fault")
+    func severityBackfill() async throws {
+        let database = try await TestDatabase.create()
+        let shipped = try Migration.locateDirectory(configured: nil)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for file in try FileManager.default.contentsOfDirectory(atPath: shipped.path) where file < "0013" {
+            try FileManager.default.copyItem(at: shipped.appendingPathComponent(file), to: folder.appendingPathComponent(file))
+        }
+        var environment = ChildProcess.environment(database)
+        environment["TRIBUTARY_MIGRATIONS_DIR"] = folder.path
+        #expect(try await ChildProcess.run(["migrate"], environment: environment).status == 0)
+        let tenant = UUID()
+        _ = try await database.rows("INSERT INTO tenants (id, name) VALUES (\(tenant), 'Old') RETURNING 1", as: Int.self)
+        let written: [(action: String, details: String, severity: String)] = [
+            ("sync.started", "{}", "low"), ("sync.succeeded", "{}", "low"), ("integration.updated", "{}", "medium"),
+            ("integration.paused", "{}", "medium"), ("integration.created", "{}", "high"), ("webhook.disabled", "{}", "critical"),
+            ("oauth.refresh_failed", "{}", "critical"), ("sync.failed", #"{"error": {"code": "provider_timeout"}}"#, "high"),
+            ("sync.failed", #"{"error": {"code": "invalid_config"}}"#, "critical"), ("some.future_action", "{}", "high"),
+        ]
+        for entry in written {
+            _ = try await database.rows(
+                """
+                INSERT INTO activity (id, tenant_id, actor_type, action, details)
+                VALUES (gen_random_uuid(), \(tenant), 'system', \(entry.action), \(entry.details)::jsonb) RETURNING 1
+                """,
+                as: Int.self
+            )
+        }
+        #expect(try await ChildProcess.run(["migrate"], environment: ChildProcess.environment(database)).status == 0)
+        let severities = try await database.rows("SELECT severity FROM activity ORDER BY seq", as: String.self)
+        #expect(severities == written.map(\.severity))
+    }
+
     @Test("a failing migration leaves nothing behind and names itself")
     func failingMigrationRollsBack() async throws {
         let database = try await TestDatabase.create()

@@ -24,6 +24,9 @@ struct ActivityController {
         var filter = ActivityFilter()
         if let action = query.text("action"), !action.isEmpty { filter.action = action }
         filter.integrationID = query.uuid("integration_id")
+        filter.severity = query.oneOf("severity", ActivitySeverity.self)
+        filter.actorType = query.oneOf("actor_type", ActivityActor.Kind.self)
+        filter.actorID = query.uuid("actor_id")
         filter.since = query.timestamp("since")
         filter.until = query.timestamp("until")
         try query.check()

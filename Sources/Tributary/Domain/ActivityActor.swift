@@ -7,7 +7,7 @@ public enum ActivityActor: Sendable, Equatable {
     case system
 
     /// How the activity log names the kind of actor.
-    public enum Kind: String, Sendable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
         case admin
         case apiKey = "api_key"
         case system

@@ -98,7 +98,15 @@ extension Store {
             var details = Self.runDetails(run)
             details["error"] = ["code": .string(error.code), "message": .string(error.message)]
             try await connection.appendActivity(
-                ActivityDraft(tenantID: run.tenantID, actor: .system, action: .syncFailed, integrationID: run.integrationID, details: details)
+                ActivityDraft(
+                    tenantID: run.tenantID,
+                    actor: .system,
+                    action: .syncFailed,
+                    // Retries spent on a passing fault are a temporary failure; a fault no retry mends is not.
+                    severity: retryable ? .high : .critical,
+                    integrationID: run.integrationID,
+                    details: details
+                )
             )
             return .failed
         }

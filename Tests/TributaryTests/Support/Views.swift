@@ -130,6 +130,7 @@ struct ActivityView: Decodable {
     var at: Date
     var actor: ActorView
     var action: String
+    var severity: String
     var integrationID: String?
     var details: [String: JSON]
 }
