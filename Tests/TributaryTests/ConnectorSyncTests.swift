@@ -19,16 +19,7 @@ struct ConnectorSyncTests {
         try await withFakeServer(fake.router) { port in
             try await TestApp.run(logs: logs, worker: true) { client in
                 let tenant = try await client.createTenant()
-                let id = try await client.createIntegration(
-                    tenant: tenant,
-                    IntegrationBody(
-                        provider: "klaviyo",
-                        name: "K",
-                        streams: ["profiles"],
-                        config: ["base_url": .string("http://127.0.0.1:\(port)")],
-                        credential: .apiKey("pk_live_e2e_SECRET")
-                    )
-                )
+                let id = try await client.klaviyoIntegration(tenant: tenant, port: port, key: "pk_live_e2e_SECRET", streams: ["profiles"])
                 let run = try await client.waitForRun(tenant: tenant, integration: id)
                 #expect(run.status == "succeeded", "\(run)")
                 let records = try await client.allRecords(tenant: tenant, integration: id).records

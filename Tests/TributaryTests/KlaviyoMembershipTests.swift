@@ -8,16 +8,7 @@ import TributaryConnectors
 @Suite("Klaviyo memberships and child streams through the sync engine")
 struct KlaviyoMembershipTests {
     static func integration(_ client: TestClient, tenant: String, port: Int, streams: [String]) async throws -> String {
-        try await client.createIntegration(
-            tenant: tenant,
-            IntegrationBody(
-                provider: "klaviyo",
-                name: "K",
-                streams: streams,
-                config: ["base_url": .string("http://127.0.0.1:\(port)")],
-                credential: .apiKey(KlaviyoFake.key)
-            )
-        )
+        try await client.klaviyoIntegration(tenant: tenant, port: port, key: KlaviyoFake.key, streams: streams)
     }
 
     /// The stored records of a stream: id → (data, deleted).

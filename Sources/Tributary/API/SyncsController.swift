@@ -14,7 +14,7 @@ struct SyncsController {
         RouteCollection(context: AuthenticatedContext.self)
             .post("syncs", use: start).get("syncs", use: list).get("syncs/:run_id", use: show)
             .post("syncs/:run_id/cancel", use: cancel).post("check", use: check).get("state", use: state)
-            .delete("state", use: resetState)
+            .delete("state", use: resetState).put("state/:stream", use: setPosition)
     }
 
     struct StartBody: Decodable {
@@ -146,5 +146,50 @@ struct SyncsController {
         }
         try await store.resetState(tenantID: integration.tenantID, integrationID: integration.id, stream: stream, actor: context.caller.actor)
         return Response(status: .noContent)
+    }
+
+    struct PositionBody: Decodable {
+        var cursor: JSONValue?
+    }
+
+    /// One stream's checkpoint, as `GET …/state` shows each.
+    struct StreamStateBody: Encodable, Sendable {
+        var stream: String
+        @Nullable var cursor: JSONValue?
+        var updatedAt: Date
+    }
+
+    /// Sets where the stream's next read starts: the provider says what a position is for that
+    /// stream, and what checkpoint it stands for.
+    @Sendable func setPosition(_ request: Request, context: AuthenticatedContext) async throws -> JSONResponse<StreamStateBody> {
+        let integration = try await context.integration(in: store)
+        let stream = context.parameters.get("stream") ?? ""
+        guard integration.streams.contains(stream) else { throw APIError.notFound("the integration has no stream \(stream)") }
+        let body = try await request.decodeJSON(as: PositionBody.self, context: context)
+        guard let position = body.cursor, position != .null else {
+            throw APIError.validation([FieldError(field: "cursor", message: "is required (to forget a position, DELETE …/state?stream=)")])
+        }
+        let cursor: JSONValue
+        do {
+            cursor = try catalog.checkpoint(provider: integration.provider, at: position, stream: stream, config: integration.config)
+        } catch {
+            throw APIError.validation([FieldError(field: "cursor", message: error.reason)])
+        }
+        let result = try await store.setStreamPosition(
+            tenantID: integration.tenantID,
+            integrationID: integration.id,
+            stream: stream,
+            cursor: cursor,
+            actor: context.caller.actor
+        )
+        switch result {
+        case .success(let state):
+            return JSONResponse(StreamStateBody(stream: state.stream, cursor: state.cursor, updatedAt: state.updatedAt))
+        case .failure(let active):
+            throw APIError.conflict(
+                "a run is queued or running; cancel it or wait before setting a position",
+                extensions: ["run_id": active.runID.map { .string($0.lowercased) } ?? .null]
+            )
+        }
     }
 }

@@ -25,6 +25,8 @@ public struct ActivityAction: RawRepresentable, Hashable, Sendable, Codable {
     static let syncCancelled = Self(rawValue: "sync.cancelled")
     static let credentialCleared = Self(rawValue: "credential.cleared")
     static let stateReset = Self(rawValue: "state.reset")
+    /// A caller set a stream's position (`PUT …/state/{stream}`).
+    static let stateChanged = Self(rawValue: "state.changed")
     static let alertRaised = Self(rawValue: "alert.raised")
     static let alertDelivered = Self(rawValue: "alert.delivered")
     /// The alert email could not be sent before the outbox gave up on it.

@@ -34,7 +34,7 @@ extension ActivityAction {
         case .syncStarted, .syncSucceeded, .oauthRefreshed, .alertDelivered:
             .low
         case .tenantUpdated, .integrationUpdated, .credentialUpdated, .credentialCleared, .oauthConnected, .syncCancelled,
-            .stateReset, .alertSettingsUpdated, .integrationPaused:
+            .stateReset, .stateChanged, .alertSettingsUpdated, .integrationPaused:
             .medium
         case .oauthRefreshFailed, .webhookDisabled:
             .critical

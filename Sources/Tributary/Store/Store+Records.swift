@@ -91,4 +91,51 @@ extension Store {
             )
         }
     }
+
+    /// Sets one stream's checkpoint (`cursor`, as its connector reads it): the next run resumes
+    /// there. Refused with the active run's id while a run is queued or running, whose own
+    /// checkpoint would overwrite it; checked under the integration's lock, in the transaction
+    /// of the change and its activity entry.
+    func setStreamPosition(
+        tenantID: UUID,
+        integrationID: UUID,
+        stream: String,
+        cursor: JSONValue,
+        actor: ActivityActor
+    ) async throws -> Result<StreamState, ActiveRunError> {
+        try await withTransaction { connection in
+            guard try await connection.lockIntegration(tenantID: tenantID, id: integrationID) != nil else {
+                throw StoreError.failed("integration vanished while its position was set")
+            }
+            let active = try await connection.rows(
+                "SELECT id FROM sync_runs WHERE integration_id = \(integrationID) AND status IN ('queued', 'running') LIMIT 1",
+                as: UUID.self
+            )
+            if let run = active.first { return .failure(ActiveRunError(runID: run)) }
+            let old = try await connection.rows(
+                "SELECT cursor::text FROM sync_state WHERE integration_id = \(integrationID) AND stream = \(stream)",
+                as: String?.self
+            ).first.flatMap { $0 }
+            let updatedAt = try await connection.rows(
+                """
+                INSERT INTO sync_state (integration_id, tenant_id, stream, cursor, updated_at)
+                VALUES (\(integrationID), \(tenantID), \(stream), \(try JSONColumn.text(cursor))::jsonb, now())
+                ON CONFLICT (integration_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
+                RETURNING updated_at
+                """,
+                as: Date.self
+            )
+            guard let updatedAt = updatedAt.first else { throw StoreError.failed("INSERT … RETURNING returned no row") }
+            try await connection.appendActivity(
+                ActivityDraft(
+                    tenantID: tenantID,
+                    actor: actor,
+                    action: .stateChanged,
+                    integrationID: integrationID,
+                    details: ["stream": .string(stream), "old_cursor": try old.map(JSONColumn.value) ?? .null, "new_cursor": cursor]
+                )
+            )
+            return .success(StreamState(stream: stream, cursor: cursor, updatedAt: updatedAt))
+        }
+    }
 }

@@ -6,4 +6,8 @@ public protocol Provider: Sendable {
     static var descriptor: ProviderDescriptor { get }
     /// The connector for one run, with the integration's config and opened credential.
     static func connector(context: ConnectorContext) throws -> any Connector
+    /// The checkpoint the next read of `stream` resumes from when a caller sets its position to
+    /// `position` (`PUT …/state/{stream}`), in the shape this provider's connector reads; or why
+    /// `position` is not one. `stream` is one of the integration's; `config` passed the schema.
+    static func checkpoint(at position: JSONValue, stream: String, config: [String: JSONValue]) throws(PositionRefused) -> JSONValue
 }

@@ -57,4 +57,25 @@ public enum DemoProvider: Provider {
     public static func connector(context: ConnectorContext) throws -> any Connector {
         DemoConnector(context: context)
     }
+
+    /// contacts and events are at a run and an offset into it: `{"run": 3, "offset": 0}`, or the run
+    /// alone (`3`, from its start).
+    public static func checkpoint(at position: JSONValue, stream: String, config: [String: JSONValue]) throws(PositionRefused) -> JSONValue {
+        guard stream == "contacts" || stream == "events" else { throw .readWhole(stream) }
+        let limit = 1_000_000_000
+        let run: Int
+        var offset = 0
+        if case .object(let fields) = position {
+            if let unknown = fields.keys.sorted().first(where: { $0 != "run" && $0 != "offset" }) {
+                throw PositionRefused("has an unknown member \(unknown); a position is {\"run\": n, \"offset\": k}")
+            }
+            run = try StreamPosition.wholeNumber(fields["run"] ?? .null, minimum: 1, name: "run")
+            offset =
+                try fields["offset"].map { value throws(PositionRefused) in try StreamPosition.wholeNumber(value, minimum: 0, name: "offset") } ?? 0
+        } else {
+            run = try StreamPosition.wholeNumber(position, minimum: 1, name: "run")
+        }
+        guard run <= limit, offset <= limit else { throw PositionRefused("run and offset must be at most \(limit)") }
+        return ["run": .number(Double(run)), "offset": .number(Double(offset))]
+    }
 }

@@ -22,4 +22,18 @@ public enum KeapProvider: Provider {
     public static func connector(context: ConnectorContext) throws -> any Connector {
         try KeapConnector(context: context)
     }
+
+    /// Contacts resume after an instant (`{"since": …}`), emails at a day (`{"day": …}`): the
+    /// bare value, or the object `GET …/state` shows.
+    public static func checkpoint(at position: JSONValue, stream: String, config: [String: JSONValue]) throws(PositionRefused) -> JSONValue {
+        switch stream {
+        case "contacts":
+            let since = try StreamPosition.instant(StreamPosition.unwrapped(position, key: "since"))
+            return ["since": .string(Timestamps.formatMilliseconds(since))]
+        case "emails":
+            return ["day": .string(try StreamPosition.day(StreamPosition.unwrapped(position, key: "day")))]
+        default:
+            throw PositionRefused("keap has no stream \(stream)")
+        }
+    }
 }

@@ -32,4 +32,12 @@ public enum KlaviyoProvider: Provider {
     public static func connector(context: ConnectorContext) throws -> any Connector {
         try KlaviyoConnector(context: context)
     }
+
+    /// An incremental stream resumes after an instant: its cursor is that timestamp.
+    public static func checkpoint(at position: JSONValue, stream: String, config: [String: JSONValue]) throws(PositionRefused) -> JSONValue {
+        guard let known = KlaviyoStream.named(stream) else { throw PositionRefused("klaviyo has no stream \(stream)") }
+        if known.parent != nil { throw .perParent(stream) }
+        guard known.cursorField != nil else { throw .readWhole(stream) }
+        return .string(Timestamps.format(try StreamPosition.instant(position)))
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A declarative connector for any JSON API, configured entirely in the integration's `config`.
 public enum RestProvider: Provider {
     static let paginationSchema: JSONValue = [
@@ -135,5 +137,51 @@ public enum RestProvider: Provider {
 
     public static func connector(context: ConnectorContext) throws -> any Connector {
         try RestConnector(context: context)
+    }
+
+    /// A stream with a cursor field resumes after a value of its `cursor_format`: a timestamp for
+    /// `rfc3339`, a whole number (or its digits as a string) for the epochs, an integer or any decimal
+    /// as a string for `number`.
+    public static func checkpoint(at position: JSONValue, stream: String, config: [String: JSONValue]) throws(PositionRefused) -> JSONValue {
+        let decoded: RestConfig
+        do {
+            decoded = try RestConfig(config)
+        } catch {
+            throw PositionRefused("the integration's config cannot be read: \(error)")
+        }
+        guard let known = decoded.stream(named: stream) else { throw PositionRefused("config.streams has no stream \(stream)") }
+        if known.parent != nil { throw .perParent(stream) }
+        guard known.cursorField != nil else { throw .readWhole(stream) }
+        switch known.cursorFormat ?? .rfc3339 {
+        case .rfc3339:
+            return .string(Timestamps.format(try StreamPosition.instant(position)))
+        case .epochSeconds:
+            return .string(String(try epoch(position, perSecond: 1)))
+        case .epochMilliseconds:
+            return .string(String(try epoch(position, perSecond: 1000)))
+        case .number:
+            return .string(try numberText(position))
+        }
+    }
+
+    /// Digits of a number: a JSON integer, or a decimal string of any length (ids beyond a double's).
+    static func numberText(_ position: JSONValue) throws(PositionRefused) -> String {
+        switch position {
+        case .number(let number):
+            if let whole = Int(exactly: number) { return String(whole) }
+        case .string(let text):
+            if text.count <= 200, DecimalText(text) != nil { return text }
+        default:
+            break
+        }
+        throw PositionRefused("must be a number: an integer, or its digits as a string")
+    }
+
+    /// Whole units since 1970, not in the future.
+    static func epoch(_ position: JSONValue, perSecond: Int64) throws(PositionRefused) -> Int64 {
+        let text = try numberText(position)
+        guard let value = Int64(text), value >= 0 else { throw PositionRefused("must be a whole, non-negative number since 1970") }
+        guard Double(value) <= Date().timeIntervalSince1970 * Double(perSecond) else { throw PositionRefused("must not be in the future") }
+        return value
     }
 }

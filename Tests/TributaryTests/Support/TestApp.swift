@@ -194,6 +194,20 @@ struct TestClient: Sendable {
         #expect(reply.status == .created)
         return try reply.decode(IntegrationView.self).id
     }
+
+    /// Creates a Klaviyo integration of `streams`, reading the fake on `port` with API key `key`.
+    func klaviyoIntegration(tenant: String, port: Int, key: String, streams: [String]) async throws -> String {
+        try await createIntegration(
+            tenant: tenant,
+            IntegrationBody(
+                provider: "klaviyo",
+                name: "K",
+                streams: streams,
+                config: ["base_url": .string("http://127.0.0.1:\(port)")],
+                credential: .apiKey(key)
+            )
+        )
+    }
 }
 
 extension TestClient {
