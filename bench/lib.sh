@@ -4,6 +4,8 @@
 # bench/rest-vs-dlt). Source this file after scripts/lib/postgres.sh.
 #
 #   bench_build                      build tributary and bench-fakes (BUILD=release, the default, or debug); sets BIN
+#   bench_build_claim_run LOG        build claim-run and tributary in release, with -enable-testing (claim-run
+#                                    calls the Store's internals), in .build-bench/; sets CLAIM_BIN
 #   bench_start_fake MODE            start `bench-fakes MODE` (env passes through); sets FAKE_PORT
 #   bench_fake_stats                 what the fake saw: `requests N throttled N <path>=N …`
 #   bench_start_server               a throw-away database and `tributary serve --worker`; sets API, DB
@@ -21,6 +23,16 @@ bench_build() {
     TRIBUTARY_BENCH=1 swift build -c "$mode" --product "$product" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log" >&2; exit 1; }
   done
   BIN="$(TRIBUTARY_BENCH=1 swift build -c "$mode" --show-bin-path 2>/dev/null)"
+}
+
+# Its own scratch path: -enable-testing rebuilds every module, and would undo .build/'s release build.
+bench_build_claim_run() {
+  local args=(-c release -Xswiftc -enable-testing --scratch-path "$ROOT/.build-bench")
+  echo "==> TRIBUTARY_BENCH=1 swift build ${args[*]} --product claim-run (first time: about 12 minutes)"
+  for product in claim-run tributary; do
+    TRIBUTARY_BENCH=1 swift build "${args[@]}" --product "$product" >"$1" 2>&1 || { cat "$1" >&2; exit 1; }
+  done
+  CLAIM_BIN="$(TRIBUTARY_BENCH=1 swift build "${args[@]}" --show-bin-path 2>/dev/null)"
 }
 
 bench_start_fake() {

@@ -5,7 +5,7 @@
 //       claims one after another; prints the time of each claim as percentiles
 //   MODE=drain …  claims until nothing is claimable or CLAIMS are claimed, each run left running
 //       (so a tenant's limit holds across every process draining at once), or with FINISH=1 completed
-//       at once, as workers do; prints the count and time
+//       at once, as workers do; BATCH=4 claims 4 at a time (a worker with 4 free slots); prints the count and time
 //   MODE=tick …   one scheduler tick (`Store.enqueueDue`); prints what it queued and its time
 import Configuration
 import Foundation
@@ -52,13 +52,18 @@ if mode == "drain" || mode == "tick" {
 
 /// Claims until nothing is claimable or `claims` are claimed. With FINISH=1 each claimed run is
 /// completed at once, as a worker does when its run-task ends, so few runs are running at a time.
+/// BATCH (default 1) runs are claimed at a time, as a worker with that many free slots does.
 func drain(_ store: Store) async throws -> Int {
-    let owner = "bench-\(getpid())"
+    let owners = Array(repeating: "bench-\(getpid())", count: max(1, setting("BATCH", 1)))
     let finish = environment["FINISH"] == "1"
     var claimed = 0
-    while claimed < claims, let run = try await store.claimRun(owner: owner, leaseSeconds: 3600, limits: limits) {
-        claimed += 1
-        if finish { _ = try await store.completeRun(runID: run.id, owner: owner) }
+    while claimed < claims {
+        let runs = try await store.claimRuns(owners: owners, leaseSeconds: 3600, limits: limits)
+        claimed += runs.count
+        if finish {
+            for (run, owner) in zip(runs, owners) { _ = try await store.completeRun(runID: run.id, owner: owner) }
+        }
+        if runs.count < owners.count { break }
     }
     return claimed
 }
