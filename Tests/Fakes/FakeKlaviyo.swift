@@ -26,7 +26,8 @@ import TributaryConnectors
 /// - Campaigns name their timestamps `created_at`/`updated_at` (the others say `created`/`updated`); a campaign seeded
 ///   with "updated" is filtered and sorted on it under the name `updated_at`.
 public actor FakeKlaviyo {
-    public let apiKey: String
+    /// The private key it accepts; `replaceKey(with:)` revokes it for another, as the account's owner would.
+    public private(set) var apiKey: String
     /// Every request received, as "GET /api/profiles?<query exactly as received>", in order.
     public private(set) var requests: [String] = []
     public var requestCount: Int { requests.count }
@@ -82,6 +83,8 @@ public actor FakeKlaviyo {
 
     public func malformNext() { pendingMalformed += 1 }
     public func acceptBearer(_ token: String) { bearers.insert(token) }
+    /// Revokes the private key in use; only `newKey` is accepted from now on.
+    public func replaceKey(with newKey: String) { apiKey = newKey }
     public func revokeBearers() { bearers.removeAll() }
 
     public nonisolated var router: Router<BasicRequestContext> {

@@ -201,6 +201,10 @@ struct KlaviyoConnectorTests {
             }
             #expect(error?.code == "credential_rejected")
             #expect(error?.retryable == false)
+            // A key without the scope a stream needs: Klaviyo's 403 is a refused credential too.
+            await fake.failNext(1, status: 403)
+            let denied = await #expect(throws: ConnectorError.self) { try await Self.connector(port: port).check() }
+            #expect(denied?.code == "credential_rejected" && denied?.retryable == false && denied?.message.contains("403") == true)
             try await Self.connector(port: port).check()
         }
     }

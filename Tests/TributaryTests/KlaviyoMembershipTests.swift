@@ -95,8 +95,9 @@ struct KlaviyoMembershipTests {
                 #expect(try await client.waitForRun(tenant: tenant, integration: id).status == "succeeded")
                 await fake.leave(group: "L3", profile: "P1")
                 try await Self.ageFullPass(client, integration: id)
-                // The full pass stores L1 and L2, then L3 refuses: the run fails, having read L1 and L2.
-                await fake.failChildren(of: "L3", status: 403)
+                // The full pass stores L1 and L2, then L3 is not found (a 403 would be a refused key,
+                // which stops the integration): the run fails, having read L1 and L2.
+                await fake.failChildren(of: "L3", status: 404)
                 let (_, failed) = try await client.syncAndWait(tenant: tenant, integration: id)
                 #expect(failed.status == "failed", "\(failed)")
                 #expect(try await Self.stored(client, integration: id, stream: "list_memberships")["L3:P1"]?.deleted == false)

@@ -57,5 +57,7 @@ extension Validator {
         check(spike.baselineRuns, AlertSettings.baselineRunsRange, "data_spike.baseline_runs")
         if let limit = spike.dailyLimit { check(limit, AlertSettings.dailyLimitRange, "data_spike.daily_limit") }
         check(settings.syncFailures.consecutiveFailures, AlertSettings.consecutiveFailuresRange, "sync_failures.consecutive_failures")
+        check(settings.autoPause.consecutiveFailures, AlertSettings.consecutiveFailuresRange, "auto_pause.consecutive_failures")
+        check(settings.autoPause.failingDays, AlertSettings.failingDaysRange, "auto_pause.failing_days")
     }
 }

@@ -28,6 +28,7 @@ struct IntegrationsController {
         var config: [String: JSONValue]?
         var streams: [String]?
         var syncFrequencyMinutes: Int?
+        var streamSettings: [String: JSONValue]?
         var credential: CredentialBody?
     }
 
@@ -36,6 +37,8 @@ struct IntegrationsController {
         var config: [String: JSONValue]?
         var streams: [String]?
         var syncFrequencyMinutes: Int?
+        /// Replaces every per-stream override (`{}` drops them all).
+        var streamSettings: [String: JSONValue]?
         var status: String?
         /// A new API key, given with a change of `config.base_url` or `config.auth` so that the
         /// integration keeps a credential (one given for the old place is dropped otherwise).
@@ -54,6 +57,7 @@ struct IntegrationsController {
         let frequency = validator.syncFrequency(body.syncFrequencyMinutes ?? 360)
         var config: [String: JSONValue]?
         var streams: [String]?
+        var streamSettings: [String: StreamSettings]? = [:]
         var secret: CredentialSecret?
         var status = IntegrationStatus.active
         if let provider {
@@ -65,10 +69,13 @@ struct IntegrationsController {
                     config: config
                 )
             }
+            if let given = body.streamSettings, let streams { streamSettings = validator.streamSettings(given, streams: streams) }
             (secret, status) = validator.credential(body.credential, provider: provider)
         }
         try validator.check()
-        guard let provider, let name, let frequency, let config, let streams else { throw APIError.validation(validator.errors) }
+        guard let provider, let name, let frequency, let config, let streams, let streamSettings else {
+            throw APIError.validation(validator.errors)
+        }
 
         let draft = IntegrationDraft(
             id: UUID(),
@@ -78,6 +85,7 @@ struct IntegrationsController {
             config: config,
             streams: streams,
             syncFrequencyMinutes: frequency,
+            streamSettings: streamSettings,
             status: status,
             maxAttempts: maxAttempts
         )
@@ -140,6 +148,8 @@ struct IntegrationsController {
             )
         }
         patch.syncFrequencyMinutes = body.syncFrequencyMinutes.flatMap { validator.syncFrequency($0) }
+        // Overrides of the streams that will stand: the new ones, or the current.
+        patch.streamSettings = body.streamSettings.flatMap { validator.streamSettings($0, streams: patch.streams ?? current.streams) }
         if let status = body.status {
             switch status {
             case "active": patch.status = .active
@@ -148,9 +158,9 @@ struct IntegrationsController {
             }
         }
         if body.name == nil && body.config == nil && body.streams == nil && body.syncFrequencyMinutes == nil && body.status == nil
-            && body.credential == nil
+            && body.credential == nil && body.streamSettings == nil
         {
-            validator.fail("", "give at least one of name, config, streams, sync_frequency_minutes, status, credential")
+            validator.fail("", "give at least one of name, config, streams, sync_frequency_minutes, stream_settings, status, credential")
         }
         var newKey: CredentialSecret?
         if let credential = body.credential {

@@ -10,6 +10,35 @@ extension Validator {
         return minutes
     }
 
+    /// Per-stream overrides, each of one of `streams` (the integration's) and holding only a
+    /// `sync_frequency_minutes` within bounds; every fault named by its field.
+    mutating func streamSettings(_ value: [String: JSONValue], streams: [String]) -> [String: StreamSettings]? {
+        let before = errors.count
+        var settings: [String: StreamSettings] = [:]
+        for (stream, entry) in value.sorted(by: { $0.key < $1.key }) {
+            let field = "stream_settings.\(stream)"
+            guard streams.contains(stream) else {
+                fail(field, "is not one of the integration's streams: \(streams.joined(separator: ", "))")
+                continue
+            }
+            guard case .object(let members) = entry else {
+                fail(field, "must be an object such as {\"sync_frequency_minutes\": 60}")
+                continue
+            }
+            for unknown in members.keys.sorted() where unknown != "sync_frequency_minutes" {
+                fail("\(field).\(unknown)", "is not a stream setting; the one setting is sync_frequency_minutes")
+            }
+            let range = StreamSettings.frequencyRange
+            guard case .number(let number)? = members["sync_frequency_minutes"], let minutes = Int(exactly: number), range.contains(minutes)
+            else {
+                fail("\(field).sync_frequency_minutes", "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+                continue
+            }
+            settings[stream] = StreamSettings(syncFrequencyMinutes: minutes)
+        }
+        return errors.count == before ? settings : nil
+    }
+
     /// The config checked against the provider's JSON Schema, with its defaults filled in.
     mutating func config(_ config: [String: JSONValue], provider: ProviderDescriptor) -> [String: JSONValue]? {
         let violations = provider.violations(config: config)

@@ -25,9 +25,12 @@ struct AlertEmailContent: Sendable, Equatable {
     var threshold: Double?
     var runID: UUID?
     var raisedAt: Date
-    /// Tributary paused the integration (daily limit with pause_on_daily_limit)
+    /// Tributary paused the integration (daily limit with pause_on_daily_limit, or auto_pause)
     var paused: Bool
-    /// sync_failures: the last run's error message
+    /// sync_failures: the runs kept failing and auto_pause paused the integration
+    var pausedForFailure = false
+    /// sync_failures, reauthorization_required: the last run's error code and message
+    var errorCode: String? = nil
     var error: String?
     /// 14 days ending on the alert's UTC day, oldest first, zero days included
     var volume: [DailyVolume]

@@ -1,4 +1,5 @@
 import Foundation
+import TributaryConnectors
 
 /// The kind-specific sentences of an alert email.
 struct AlertWording {
@@ -76,14 +77,36 @@ struct AlertWording {
                 ("Failures", "\(failures) in a row"),
                 ("Alert after", (threshold ?? "–") + " failures in a row"),
             ]
+            if content.pausedForFailure {
+                subject = "Paused \(name): \(failures) failures in a row"
+                title = "Paused \(name): its runs keep failing"
+                measures[1] = ("Paused after", (threshold ?? "–") + " failures in a row, or days of failing (auto_pause in \(settings))")
+            }
             action =
-                content.paused
-                ? "Tributary paused the integration: no new run starts until you resume it."
-                : "Nothing was paused: Tributary keeps running the integration on its schedule."
+                content.pausedForFailure
+                ? "Tributary paused the integration (auto_pause): its runs kept failing, and retrying on schedule helps nobody. "
+                    + "No new run starts until you resume it. " + resume
+                : content.paused
+                    ? "Tributary paused the integration: no new run starts until you resume it."
+                    : "Nothing was paused: Tributary keeps running the integration on its schedule."
             nextSteps = [
                 "Read the last run: `GET \(path)/syncs/\(content.runID?.uuidString.lowercased() ?? "{run_id}")`; its error says what failed.",
                 "Fix the cause: the credential (`POST \(path)/check` tests it), \(content.provider)'s status, or the integration's config.",
-                "The next successful run ends the streak; a new streak raises a new alert.",
+                content.pausedForFailure
+                    ? "Then resume it; the streak starts again from zero."
+                    : "The next successful run ends the streak; a new streak raises a new alert.",
+            ]
+        case .reauthorizationRequired where content.errorCode == ConnectorError.credentialRejected:
+            subject = "Reconnect \(name): the provider refused its credential"
+            title = "Reconnect \(name)"
+            summary =
+                "\(content.provider) refused the credential of \(name) (a revoked key, or one without the rights a stream needs)"
+                + (content.error.map { ": \($0)" } ?? ".")
+            action = "Tributary marked the integration reauthorization_required at once: no run starts until it has a new credential."
+            nextSteps = [
+                "Give it a new API key: `PUT \(path)/credential` with `{\"type\":\"api_key\",\"api_key\":\"…\"}`; "
+                    + "an OAuth integration reconnects through `POST \(path)/oauth/authorize` instead.",
+                "Runs resume by themselves once the new credential is stored.",
             ]
         case .reauthorizationRequired:
             subject = "Reconnect \(name): the provider refused its refresh token"

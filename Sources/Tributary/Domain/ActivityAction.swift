@@ -33,6 +33,8 @@ public struct ActivityAction: RawRepresentable, Hashable, Sendable, Codable {
     static let alertEmailFailed = Self(rawValue: "alert.email_failed")
     static let alertSettingsUpdated = Self(rawValue: "alert_settings.updated")
     static let integrationPaused = Self(rawValue: "integration.paused")
+    /// A run's provider refused the credential: the integration needs a new one.
+    static let credentialRejected = Self(rawValue: "credential.rejected")
     static let webhookCreated = Self(rawValue: "webhook.created")
     static let webhookDeleted = Self(rawValue: "webhook.deleted")
     /// A delivery was given up on after its last retry.

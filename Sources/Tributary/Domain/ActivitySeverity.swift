@@ -36,7 +36,7 @@ extension ActivityAction {
         case .tenantUpdated, .integrationUpdated, .credentialUpdated, .credentialCleared, .oauthConnected, .syncCancelled,
             .stateReset, .stateChanged, .alertSettingsUpdated, .integrationPaused:
             .medium
-        case .oauthRefreshFailed, .webhookDisabled:
+        case .oauthRefreshFailed, .credentialRejected, .webhookDisabled:
             .critical
         default:
             .high

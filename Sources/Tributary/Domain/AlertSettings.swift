@@ -5,6 +5,7 @@ import Foundation
 public struct AlertSettings: Sendable, Equatable, Codable {
     public var dataSpike = DataSpike()
     public var syncFailures = SyncFailures()
+    public var autoPause = AutoPause()
 
     /// The volume alerts: `data_spike` per stream and run, `daily_limit_exceeded` per day.
     public struct DataSpike: Sendable, Equatable, Codable {
@@ -47,12 +48,37 @@ public struct AlertSettings: Sendable, Equatable, Codable {
         }
     }
 
+    /// Pausing an integration whose runs keep failing: after `consecutiveFailures` failed runs in
+    /// a row, or once its runs have failed for `failingDays` days without one succeeding. Retrying
+    /// a dead account on schedule for weeks helps nobody and can get it blocked.
+    public struct AutoPause: Sendable, Equatable, Codable {
+        public var enabled = true
+        public var consecutiveFailures = 20
+        public var failingDays = 7
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let defaults = AutoPause()
+            enabled = try container.decodeIfPresent(Bool.self, forKey: .enabled) ?? defaults.enabled
+            consecutiveFailures = try container.decodeIfPresent(Int.self, forKey: .consecutiveFailures) ?? defaults.consecutiveFailures
+            failingDays = try container.decodeIfPresent(Int.self, forKey: .failingDays) ?? defaults.failingDays
+        }
+
+        /// Whether a streak of `streak` failed runs, failing for `failingFor`, has gone on too long.
+        func isDue(streak: Int, failingFor: Duration) -> Bool {
+            enabled && streak > 0 && (streak >= consecutiveFailures || failingFor >= .seconds(Int64(failingDays) * 86400))
+        }
+    }
+
     public init() {}
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         dataSpike = try container.decodeIfPresent(DataSpike.self, forKey: .dataSpike) ?? DataSpike()
         syncFailures = try container.decodeIfPresent(SyncFailures.self, forKey: .syncFailures) ?? SyncFailures()
+        autoPause = try container.decodeIfPresent(AutoPause.self, forKey: .autoPause) ?? AutoPause()
     }
 
     /// The bounds each number must keep (checked when a client sets them).
@@ -61,4 +87,5 @@ public struct AlertSettings: Sendable, Equatable, Codable {
     static let baselineRunsRange = 1...100
     static let dailyLimitRange: ClosedRange<Int64> = 1...1_000_000_000_000
     static let consecutiveFailuresRange = 1...1000
+    static let failingDaysRange = 1...365
 }

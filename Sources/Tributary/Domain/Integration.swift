@@ -10,6 +10,16 @@ public enum IntegrationStatus: String, Sendable, Codable, CaseIterable {
     case failing
 }
 
+/// Why a paused integration is paused.
+public enum PausedReason: String, Sendable, Codable {
+    /// A person paused it.
+    case manual
+    /// Its daily limit passed, with `pause_on_daily_limit`.
+    case dailyLimitExceeded = "daily_limit_exceeded"
+    /// Its runs kept failing (`auto_pause`).
+    case persistentFailure = "persistent_failure"
+}
+
 /// The kind of a stored credential.
 public enum CredentialType: String, Sendable, Codable {
     case apiKey = "api_key"
@@ -33,7 +43,13 @@ public struct Integration: Sendable, Equatable, Encodable {
     public var config: [String: JSONValue]
     public var streams: [String]
     public var syncFrequencyMinutes: Int
+    /// Per-stream overrides, as the client set them.
+    public var streamSettings: [String: StreamSettings] = [:]
+    /// Every stream's frequency and next run.
+    public var streamSchedules: [String: StreamSchedule] = [:]
     public var status: IntegrationStatus
+    /// Set while `status` is `paused`.
+    @Nullable public var pausedReason: PausedReason?
     @Nullable public var credential: CredentialSummary?
     @Nullable public var nextSyncAt: Date?
     @Nullable public var lastSync: JSONValue?

@@ -10,6 +10,7 @@ struct IntegrationDraft: Sendable {
     var config: [String: JSONValue]
     var streams: [String]
     var syncFrequencyMinutes: Int
+    var streamSettings: [String: StreamSettings] = [:]
     var status: IntegrationStatus
     var maxAttempts: Int
 }
@@ -20,6 +21,8 @@ struct IntegrationPatch: Sendable {
     var config: [String: JSONValue]?
     var streams: [String]?
     var syncFrequencyMinutes: Int?
+    /// Replaces every override; overrides of streams the integration no longer reads are dropped.
+    var streamSettings: [String: StreamSettings]?
     var status: IntegrationStatus?
     /// What becomes of the credential: a new one given with the change, or the stored one dropped
     /// because the change moved where it would be sent (`CredentialBinding`).
@@ -34,7 +37,8 @@ struct IntegrationPatch: Sendable {
         let credentialChanged: String? = if case .replace = credential { "credential" } else { nil }
         return [
             name.map { _ in "name" }, config.map { _ in "config" }, streams.map { _ in "streams" },
-            syncFrequencyMinutes.map { _ in "sync_frequency_minutes" }, status.map { _ in "status" }, credentialChanged,
+            syncFrequencyMinutes.map { _ in "sync_frequency_minutes" }, streamSettings.map { _ in "stream_settings" },
+            status.map { _ in "status" }, credentialChanged,
         ].compactMap { $0 }
     }
 }

@@ -41,6 +41,10 @@ extension IntegrationStatus {
     /// The provider refused the refresh token: a person must reconnect.
     var afterRefusedRefresh: IntegrationStatus { .reauthorizationRequired }
 
+    /// A run's provider refused its credential (a revoked key answers 401 or 403): retrying it on
+    /// schedule helps nobody, and can get the account blocked.
+    var afterRejectedCredential: IntegrationStatus { .reauthorizationRequired }
+
     /// A successful run ends a failure streak.
     var afterSuccessfulRun: IntegrationStatus {
         self == .failing ? .active : self

@@ -15,4 +15,9 @@ enum JSONColumn {
     static func object(_ text: String) throws -> [String: JSONValue] {
         try JSONCoding.decoder.decode([String: JSONValue].self, fromOutside: Data(text.utf8))
     }
+
+    /// A column this application wrote from a `T`.
+    static func decoded<T: Decodable>(_ text: String, as type: T.Type) throws -> T {
+        try JSONCoding.decoder.decode(T.self, fromOutside: Data(text.utf8))
+    }
 }

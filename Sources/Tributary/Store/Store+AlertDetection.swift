@@ -21,16 +21,19 @@ extension StoreConnection {
     /// The alerts of a run that just ended for good, judged by `VolumeRules` in the transaction
     /// that ended it: `before` is the integration as the run found it (its row locked),
     /// `statusAfter` where the run left it.
-    func judgeAlerts(after run: SyncRun, failed: Bool, before: LockedIntegration, streak: Int, statusAfter: IntegrationStatus) async throws {
-        let settings = try await alertSettings(integrationID: run.integrationID)
-        if !failed && VolumeRules.isComparable(run, status: before.status, volumeGap: before.volumeGap) {
+    func judgeAlerts(after run: SyncRun, failure: RunFailureJudgement, settings: AlertSettings, statusAfter: IntegrationStatus) async throws {
+        let before = failure.before
+        if !failure.failed && VolumeRules.isComparable(run, status: before.status, volumeGap: before.volumeGap) {
             try await judgeSpikes(of: run, settings: settings.dataSpike)
             try await query("UPDATE sync_runs SET volume_comparable = true WHERE id = \(run.id)")
         }
         if !run.isHistorical {
             try await judgeDailyLimit(of: run, settings: settings.dataSpike, status: statusAfter)
         }
-        if failed && VolumeRules.failureStreakAlerts(streak: streak, settings: settings.syncFailures) {
+        // A rejected credential has its own alert (reauthorization_required); a pause for
+        // persistent failure says so in an alert of its own, even when the streak's was raised.
+        let streakAlert = VolumeRules.failureStreakAlerts(streak: failure.streak, settings: settings.syncFailures)
+        if failure.failed && !failure.credentialRejected && (streakAlert || (failure.pauses && settings.syncFailures.enabled)) {
             // One alert per streak: a streak is known by the last run that succeeded before it.
             let lastSuccess = try await rows(
                 """
@@ -39,16 +42,23 @@ extension StoreConnection {
                 """,
                 as: UUID.self
             ).first
+            var details: [String: JSONValue] = run.error.map { ["error": ["code": .string($0.code), "message": .string($0.message)]] } ?? [:]
+            if failure.pauses {
+                details["paused"] = true
+                details["reason"] = .string(PausedReason.persistentFailure.rawValue)
+                details["failing_days"] = .number(Double(failure.before.failingFor.components.seconds / 86400))
+            }
             try await raiseAlert(
                 AlertDraft(
                     tenantID: run.tenantID,
                     integrationID: run.integrationID,
                     kind: .syncFailures,
-                    dedupKey: "sync_failures/\(run.integrationID.lowercased)/\(lastSuccess?.lowercased ?? "never")",
-                    observed: Int64(streak),
-                    threshold: Double(settings.syncFailures.consecutiveFailures),
+                    dedupKey: "sync_failures/\(run.integrationID.lowercased)/\(lastSuccess?.lowercased ?? "never")"
+                        + (failure.pauses ? "/paused" : ""),
+                    observed: Int64(failure.streak),
+                    threshold: Double(failure.pauses ? settings.autoPause.consecutiveFailures : settings.syncFailures.consecutiveFailures),
                     runID: run.id,
-                    details: run.error.map { ["error": ["code": .string($0.code), "message": .string($0.message)]] } ?? [:]
+                    details: details
                 )
             )
         }
@@ -116,7 +126,7 @@ extension StoreConnection {
             )
         )
         guard let alert, pause else { return }
-        try await setStatus(integrationID: run.integrationID, .paused, next: status.nextSync(changingTo: .paused))
+        try await setStatus(integrationID: run.integrationID, .paused, next: status.nextSync(changingTo: .paused), reason: .dailyLimitExceeded)
         try await appendActivity(
             ActivityDraft(
                 tenantID: run.tenantID,

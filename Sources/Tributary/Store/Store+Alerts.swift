@@ -80,7 +80,7 @@ extension StoreConnection {
         let row = try await rows(
             """
             SELECT spike_enabled, threshold_percent, min_records, baseline_runs, daily_limit, pause_on_daily_limit,
-                failures_enabled, consecutive_failures
+                failures_enabled, consecutive_failures, auto_pause_enabled, auto_pause_failures, auto_pause_days
             FROM alert_settings WHERE integration_id = \(integrationID)
             """,
             as: Bool.self,
@@ -90,6 +90,9 @@ extension StoreConnection {
             Int64?.self,
             Bool.self,
             Bool.self,
+            Int.self,
+            Bool.self,
+            Int.self,
             Int.self
         ).first
         var settings = AlertSettings()
@@ -102,6 +105,9 @@ extension StoreConnection {
         settings.dataSpike.pauseOnDailyLimit = row.5
         settings.syncFailures.enabled = row.6
         settings.syncFailures.consecutiveFailures = row.7
+        settings.autoPause.enabled = row.8
+        settings.autoPause.consecutiveFailures = row.9
+        settings.autoPause.failingDays = row.10
         return settings
     }
 }
@@ -116,18 +122,22 @@ extension Store {
         try await withTransaction { connection in
             let spike = settings.dataSpike
             let failures = settings.syncFailures
+            let pause = settings.autoPause
             try await connection.query(
                 """
                 INSERT INTO alert_settings (integration_id, tenant_id, spike_enabled, threshold_percent, min_records, baseline_runs,
-                    daily_limit, pause_on_daily_limit, failures_enabled, consecutive_failures)
+                    daily_limit, pause_on_daily_limit, failures_enabled, consecutive_failures,
+                    auto_pause_enabled, auto_pause_failures, auto_pause_days)
                 VALUES (\(integration.id), \(integration.tenantID), \(spike.enabled), \(spike.thresholdPercent), \(spike.minRecords),
                         \(spike.baselineRuns), \(spike.dailyLimit), \(spike.pauseOnDailyLimit), \(failures.enabled),
-                        \(failures.consecutiveFailures))
+                        \(failures.consecutiveFailures), \(pause.enabled), \(pause.consecutiveFailures), \(pause.failingDays))
                 ON CONFLICT (integration_id) DO UPDATE SET spike_enabled = excluded.spike_enabled,
                     threshold_percent = excluded.threshold_percent, min_records = excluded.min_records,
                     baseline_runs = excluded.baseline_runs, daily_limit = excluded.daily_limit,
                     pause_on_daily_limit = excluded.pause_on_daily_limit, failures_enabled = excluded.failures_enabled,
-                    consecutive_failures = excluded.consecutive_failures, updated_at = now()
+                    consecutive_failures = excluded.consecutive_failures, auto_pause_enabled = excluded.auto_pause_enabled,
+                    auto_pause_failures = excluded.auto_pause_failures, auto_pause_days = excluded.auto_pause_days,
+                    updated_at = now()
                 """
             )
             let details = try JSONColumn.object(try JSONColumn.text(settings))

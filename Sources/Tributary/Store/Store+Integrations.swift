@@ -13,7 +13,8 @@ extension Store {
                    'finished_at', to_char(lr.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    'records_total', lr.records_total, 'streams', lr.stream_stats,
                    'error', CASE WHEN lr.error_code IS NULL THEN NULL
-                                 ELSE json_build_object('code', lr.error_code, 'message', lr.error_message) END)::text END
+                                 ELSE json_build_object('code', lr.error_code, 'message', lr.error_message) END)::text END,
+               i.paused_reason, i.stream_settings::text, i.stream_next_sync::text
         FROM integrations i
         LEFT JOIN credentials c ON c.integration_id = i.id
         LEFT JOIN sync_runs lr ON lr.id = i.last_run_id
@@ -35,10 +36,12 @@ extension Store {
             }
             try await connection.query(
                 """
-                INSERT INTO integrations (id, tenant_id, provider, name, config, streams, sync_frequency_minutes, status, next_sync_at)
+                INSERT INTO integrations (id, tenant_id, provider, name, config, streams, sync_frequency_minutes, status, next_sync_at,
+                                          paused_reason, stream_settings)
                 VALUES (\(draft.id), \(draft.tenantID), \(draft.provider), \(draft.name), \(try JSONColumn.text(draft.config))::jsonb,
                         \(draft.streams), \(draft.syncFrequencyMinutes), \(draft.status.rawValue),
-                        \(unescaped: draft.status.nextSyncWhenCreated.sql))
+                        \(unescaped: draft.status.nextSyncWhenCreated.sql), \(draft.status == .paused ? PausedReason.manual.rawValue : nil),
+                        \(try JSONColumn.text(draft.streamSettings))::jsonb)
                 """
             )
             if let credential {
@@ -136,6 +139,7 @@ extension Store {
             }
             let status = try patch.status.map { requested throws(IntegrationTransitionError) in try base.requesting(requested) } ?? base
             let configText = try patch.config.map(JSONColumn.text)
+            let settingsText = try patch.streamSettings.map(JSONColumn.text)
             try await connection.query(
                 """
                 UPDATE integrations SET
@@ -143,13 +147,17 @@ extension Store {
                     config = coalesce(\(configText)::jsonb, config),
                     streams = coalesce(\(patch.streams)::text[], streams),
                     sync_frequency_minutes = coalesce(\(patch.syncFrequencyMinutes), sync_frequency_minutes),
-                    status = \(status.rawValue),
-                    next_sync_at = \(unescaped: current.nextSync(changingTo: status).sql),
-                    volume_gap = volume_gap OR \(status.breaksVolumeWindow),
+                    -- The overrides given, or those kept, of the streams that remain.
+                    stream_settings = (
+                        SELECT coalesce(jsonb_object_agg(key, value), '{}'::jsonb)
+                        FROM jsonb_each(coalesce(\(settingsText)::jsonb, stream_settings))
+                        WHERE key = ANY(coalesce(\(patch.streams)::text[], streams))
+                    ),
                     updated_at = now()
                 WHERE id = \(id)
                 """
             )
+            try await connection.setStatus(integrationID: id, status, next: current.nextSync(changingTo: status))
             try await connection.appendActivity(
                 ActivityDraft(
                     tenantID: tenantID,
@@ -236,7 +244,8 @@ extension StoreConnection {
     typealias IntegrationRow = (Integration, Int64)
 
     typealias IntegrationColumns = (
-        UUID, UUID, String, String, String, [String], Int, String, Date?, Date, Date, String?, String?, Date?, Date?, Int64, String?
+        UUID, UUID, String, String, String, [String], Int, String, Date?, Date, Date, String?, String?, Date?, Date?, Int64, String?, String?,
+        String, String
     )
 
     func integrationRows(_ query: PostgresQuery) async throws -> [IntegrationRow] {
@@ -261,6 +270,8 @@ extension StoreConnection {
                 updatedAt: row.14 ?? row.10
             )
         }
+        let status = IntegrationStatus(rawValue: row.7) ?? .failing
+        let streamSettings = try JSONColumn.decoded(row.18, as: [String: StreamSettings].self)
         let integration = Integration(
             id: row.0,
             tenantID: row.1,
@@ -269,7 +280,17 @@ extension StoreConnection {
             config: try JSONColumn.object(row.4),
             streams: row.5,
             syncFrequencyMinutes: row.6,
-            status: IntegrationStatus(rawValue: row.7) ?? .failing,
+            streamSettings: streamSettings,
+            streamSchedules: StreamSchedule.of(
+                streams: row.5,
+                settings: streamSettings,
+                frequency: row.6,
+                status: status,
+                nextSyncAt: row.8,
+                streamNext: try JSONColumn.decoded(row.19, as: [String: Date].self)
+            ),
+            status: status,
+            pausedReason: row.17.flatMap(PausedReason.init(rawValue:)),
             credential: credential,
             nextSyncAt: row.8,
             lastSync: try row.16.map { try JSONColumn.value($0) },

@@ -290,7 +290,12 @@ extension StoreConnection {
                 details: ["error": .string(reason)]
             )
         )
-        // One alert per refused credential: the same refresh token refused again raises nothing new.
+        try await raiseReauthorization(tenantID: tenantID, integrationID: integrationID, code: "reauthorization_required", message: reason)
+    }
+
+    /// The `reauthorization_required` alert: one per refused credential, so the same refresh token
+    /// or key refused again raises nothing new.
+    func raiseReauthorization(tenantID: UUID, integrationID: UUID, code: String, message: String) async throws {
         let fingerprint = try await rows("SELECT fingerprint FROM credentials WHERE integration_id = \(integrationID)", as: String.self).first
         try await raiseAlert(
             AlertDraft(
@@ -298,7 +303,7 @@ extension StoreConnection {
                 integrationID: integrationID,
                 kind: .reauthorizationRequired,
                 dedupKey: "reauthorization_required/\(integrationID.lowercased)/\(fingerprint ?? "none")",
-                details: ["error": ["code": "reauthorization_required", "message": .string(reason)]]
+                details: ["error": ["code": .string(code), "message": .string(message)]]
             )
         )
     }

@@ -205,6 +205,7 @@ extension StoreConnection {
         // A cancelled run counts neither way; the integration is due again unless it already is.
         let current = try await lockIntegration(id: run.integrationID)?.status
         let next = current?.nextSyncAfterRun ?? .keep
+        if next == .afterInterval { try await advanceStreams(integrationID: run.integrationID, run.streamNames, whileUnscheduled: true) }
         try await query(
             """
             UPDATE integrations SET last_run_id = \(run.id),
@@ -230,18 +231,65 @@ extension StoreConnection {
     /// run's alerts (`VolumeRules`) and its webhook event, in the same transaction.
     func settleIntegration(after run: SyncRun, failed: Bool) async throws {
         guard let current = try await lockIntegration(id: run.integrationID) else { return }
+        let settings = try await alertSettings(integrationID: run.integrationID)
         let streak = failed ? current.consecutiveFailures + 1 : 0
-        let status = failed ? current.status.afterFailedRun(consecutiveFailures: streak) : current.status.afterSuccessfulRun
+        var status = failed ? current.status.afterFailedRun(consecutiveFailures: streak) : current.status.afterSuccessfulRun
+        let failure = RunFailureJudgement(
+            run: run,
+            failed: failed,
+            statusAfter: status,
+            streak: streak,
+            before: current,
+            settings: settings.autoPause
+        )
+        if failure.credentialRejected { status = status.afterRejectedCredential }
+        if failure.pauses { status = .paused }
+        // A run that stopped the schedule leaves it stopped; otherwise the schedule goes on as before.
+        let next = status == current.status || status.isScheduled ? current.status.nextSyncAfterRun : .clear
         // A failed run leaves a gap open; a successful one closes it once the integration is active.
         let volumeGap = failed ? current.volumeGap || status.breaksVolumeWindow : status.breaksVolumeWindow
+        if next == .afterInterval { try await advanceStreams(integrationID: run.integrationID, run.streamNames) }
         try await query(
             """
             UPDATE integrations SET consecutive_failures = \(streak), last_run_id = \(run.id), status = \(status.rawValue),
-                next_sync_at = \(unescaped: current.status.nextSyncAfterRun.sql), volume_gap = \(volumeGap), updated_at = now()
+                next_sync_at = \(unescaped: next.sql), volume_gap = \(volumeGap),
+                failing_since = CASE WHEN \(failed) THEN coalesce(failing_since, now()) ELSE NULL END,
+                paused_reason = CASE WHEN \(status.rawValue) <> 'paused' THEN NULL
+                                     WHEN \(failure.pauses) THEN \(PausedReason.persistentFailure.rawValue) ELSE paused_reason END,
+                updated_at = now()
             WHERE id = \(run.integrationID)
             """
         )
-        try await judgeAlerts(after: run, failed: failed, before: current, streak: streak, statusAfter: status)
+        if failure.credentialRejected, let error = run.error {
+            try await appendActivity(
+                ActivityDraft(
+                    tenantID: run.tenantID,
+                    actor: .system,
+                    action: .credentialRejected,
+                    integrationID: run.integrationID,
+                    details: ["run_id": .string(run.id.lowercased), "error": ["code": .string(error.code), "message": .string(error.message)]]
+                )
+            )
+            try await raiseReauthorization(tenantID: run.tenantID, integrationID: run.integrationID, code: error.code, message: error.message)
+        }
+        if failure.pauses {
+            try await appendActivity(
+                ActivityDraft(
+                    tenantID: run.tenantID,
+                    actor: .system,
+                    action: .integrationPaused,
+                    // Stopped for good until a person acts: the integration is disabled.
+                    severity: .critical,
+                    integrationID: run.integrationID,
+                    details: [
+                        "reason": .string(PausedReason.persistentFailure.rawValue), "run_id": .string(run.id.lowercased),
+                        "consecutive_failures": .number(Double(streak)),
+                        "failing_days": .number(Double(current.failingFor.components.seconds / 86400)),
+                    ]
+                )
+            )
+        }
+        try await judgeAlerts(after: run, failure: failure, settings: settings, statusAfter: status)
         try await announce(failed ? .syncFailed : .syncSucceeded, tenantID: run.tenantID, data: run)
     }
 }

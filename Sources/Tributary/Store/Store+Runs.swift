@@ -97,8 +97,15 @@ extension Store {
                     LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED
                 ), cleared AS (
+                    -- The streams that are due, in the integration's order (one without a time of its
+                    -- own is due with its integration); all of them if none is.
                     UPDATE integrations i SET next_sync_at = NULL FROM due WHERE i.id = due.id
-                    RETURNING i.id, i.tenant_id, i.provider, i.streams,
+                    RETURNING i.id, i.tenant_id, i.provider,
+                        coalesce(nullif(ARRAY(
+                            SELECT s FROM unnest(i.streams) WITH ORDINALITY AS t (s, n)
+                            WHERE coalesce((i.stream_next_sync ->> s)::timestamptz <= now(), true)
+                            ORDER BY n
+                        ), '{}'), i.streams) AS streams,
                         EXISTS (SELECT 1 FROM sync_runs s WHERE s.integration_id = i.id AND s.status = 'succeeded') AS synced
                 ), queued AS (
                     INSERT INTO sync_runs (id, tenant_id, integration_id, provider, trigger, status, streams, max_attempts)

@@ -81,7 +81,11 @@ extension Store {
                 }
             }
             var error: String?
-            if case .object(let fields)? = details["error"], case .string(let message)? = fields["message"] { error = message }
+            var errorCode: String?
+            if case .object(let fields)? = details["error"] {
+                error = fields["message"]?.stringValue
+                errorCode = fields["code"]?.stringValue
+            }
             return AlertEmailContent(
                 kind: kind,
                 alertID: alertID,
@@ -96,6 +100,8 @@ extension Store {
                 runID: row.10,
                 raisedAt: row.11,
                 paused: details["paused"] == .bool(true),
+                pausedForFailure: details["reason"] == .string(PausedReason.persistentFailure.rawValue),
+                errorCode: errorCode,
                 error: error,
                 volume: volume
             )

@@ -120,4 +120,7 @@ public struct ConnectorError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     public var description: String { "\(code): \(message)" }
+
+    /// The provider refused the credential (401 or 403): a person must give a new one.
+    public static let credentialRejected = "credential_rejected"
 }

@@ -125,16 +125,17 @@ public struct ProviderHTTP: Sendable {
             switch status {
             case 200..<300:
                 return HTTPPage(body: body, headers: headers)
-            case 401:
+            case 401, 403:
                 // An OAuth token may have expired early: refresh once, then give up.
-                if case .oauth2 = credential, !refreshed {
+                if status == 401, case .oauth2 = credential, !refreshed {
                     refreshed = true
                     rejectedToken = token
                     continue
                 }
+                // A revoked key, or one without the rights the stream needs: no retry mends it.
                 throw ConnectorError(
-                    code: "credential_rejected",
-                    message: "\(path) answered 401: \(Self.providerMessage(body))",
+                    code: ConnectorError.credentialRejected,
+                    message: "\(path) answered \(status): \(Self.providerMessage(body))",
                     retryable: false
                 )
             case 429:

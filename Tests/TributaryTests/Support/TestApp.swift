@@ -234,6 +234,9 @@ extension TestClient {
     func syncAndWait(tenant: String, integration: String, _ body: SyncBody? = nil) async throws -> (started: Reply, run: RunView) {
         let path = "/v1/tenants/\(tenant)/integrations/\(integration)/syncs"
         let started = if let body { try await send(.post, path, body: body) } else { try await send(.post, path) }
+        guard started.status == .accepted else {
+            throw TestSetupError("POST \(path) answered \(started.status): \(String(decoding: started.body, as: UTF8.self))")
+        }
         let run = try await waitForRun(tenant: tenant, integration: integration, runID: try started.decode(RunView.self).id)
         return (started, run)
     }

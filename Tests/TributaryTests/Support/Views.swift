@@ -67,9 +67,17 @@ struct IntegrationView: Decodable {
     var streams: [String]
     var syncFrequencyMinutes: Int
     var status: String
+    var pausedReason: String?
     var credential: Credential?
     var nextSyncAt: Date?
     var lastSync: LastSync?
+    var streamSettings: [String: JSON]
+    var streamSchedules: [String: Schedule]
+
+    struct Schedule: Decodable {
+        var syncFrequencyMinutes: Int
+        var nextSyncAt: Date?
+    }
 }
 
 struct RunView: Decodable {
@@ -90,6 +98,7 @@ struct RunView: Decodable {
     var streams: [String: Stream]
     var recordsTotal: Int
     var error: ErrorView?
+    var finishedAt: Date?
 
     var hasEnded: Bool { ["succeeded", "failed", "cancelled"].contains(status) }
 }
