@@ -8,16 +8,24 @@ enum JSONColumn {
         String(decoding: try JSONCoding.encoder.encode(value), as: UTF8.self)
     }
 
+    /// Read with `JSONParser`, not `JSONDecoder`: a row's config and summaries went through
+    /// `Codable` on every answer, a sixth of the API's CPU under load (`bench/api-load`).
     static func value(_ text: String) throws -> JSONValue {
-        try JSONCoding.decoder.decode(JSONValue.self, fromOutside: Data(text.utf8))
+        do {
+            return try JSONParser.parse(Array(text.utf8))
+        } catch {
+            throw StoreError.failed("a jsonb column is not JSON (offset \(error.offset))")
+        }
     }
 
     static func object(_ text: String) throws -> [String: JSONValue] {
-        try JSONCoding.decoder.decode([String: JSONValue].self, fromOutside: Data(text.utf8))
+        guard case .object(let members) = try value(text) else { throw StoreError.failed("a jsonb column is not an object") }
+        return members
     }
 
-    /// A column this application wrote from a `T`.
-    static func decoded<T: Decodable>(_ text: String, as type: T.Type) throws -> T {
-        try JSONCoding.decoder.decode(T.self, fromOutside: Data(text.utf8))
+    /// A column this application wrote from a `T`; `empty` for `{}` (most such columns), unparsed.
+    static func decoded<T: Decodable>(_ text: String, as type: T.Type, empty: T) throws -> T {
+        if text == "{}" { return empty }
+        return try JSONCoding.decoder.decode(T.self, fromOutside: Data(text.utf8))
     }
 }

@@ -271,7 +271,7 @@ extension StoreConnection {
             )
         }
         let status = IntegrationStatus(rawValue: row.7) ?? .failing
-        let streamSettings = try JSONColumn.decoded(row.18, as: [String: StreamSettings].self)
+        let streamSettings = try JSONColumn.decoded(row.18, as: [String: StreamSettings].self, empty: [:])
         let integration = Integration(
             id: row.0,
             tenantID: row.1,
@@ -287,7 +287,7 @@ extension StoreConnection {
                 frequency: row.6,
                 status: status,
                 nextSyncAt: row.8,
-                streamNext: try JSONColumn.decoded(row.19, as: [String: Date].self)
+                streamNext: try JSONColumn.decoded(row.19, as: [String: Date].self, empty: [:])
             ),
             status: status,
             pausedReason: row.17.flatMap(PausedReason.init(rawValue:)),
