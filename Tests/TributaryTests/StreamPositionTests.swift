@@ -158,6 +158,8 @@ struct StreamPositionTests {
             ("items", JSONValue.string("soon"), nil), ("items", .number(1_700_000_000), nil), ("items", .number(-5), "epoch_seconds"),
             ("items", .number(1e15), "epoch_seconds"), ("items", .string(big), "epoch_seconds"), ("items", .number(1.5), "number"),
             ("items", .string("12abc"), "number"), ("whole", .string("2026-11-20T10:00:00Z"), nil), ("missing", .number(1), "number"),
+            ("items", .string("2026-02-30T00:00:00Z"), nil), ("items", .string("2026-01-01T00:00:60Z"), nil),
+            ("items", .string("2026-13-01T00:00:00Z"), nil), ("items", .string("2025-02-29T00:00:00Z"), nil),
         ] as [(String, JSONValue, String?)] {
             #expect(throws: PositionRefused.self, "\(stream) \(position)") {
                 try RestProvider.checkpoint(at: position, stream: stream, config: config(format))

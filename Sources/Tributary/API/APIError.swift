@@ -49,15 +49,21 @@ struct APIError: Error, Sendable {
     static func conflict(_ detail: String, extensions: [String: JSONValue] = [:]) -> APIError {
         APIError(status: .conflict, slug: "conflict", title: "Conflict", detail: detail, extensions: extensions)
     }
+    /// At most `maxFieldErrors` of them, and the detail names the first few: a body of 30,000
+    /// bad keys had an answer 20 times its size.
     static func validation(_ errors: [FieldError]) -> APIError {
-        APIError(
+        let shown = Array(errors.prefix(maxFieldErrors))
+        let more = errors.count > shown.count ? " (and \(errors.count - shown.count) more)" : ""
+        let named = errors.prefix(10).map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+        return APIError(
             status: .unprocessableContent,
             slug: "validation-failed",
             title: "Validation failed",
-            detail: errors.map { "\($0.field): \($0.message)" }.joined(separator: "; "),
-            errors: errors
+            detail: named + (errors.count > 10 ? "; …" : "") + more,
+            errors: shown
         )
     }
+    static let maxFieldErrors = 100
     static let payloadTooLarge = APIError(
         status: .contentTooLarge,
         slug: "payload-too-large",

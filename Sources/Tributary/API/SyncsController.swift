@@ -137,14 +137,18 @@ struct SyncsController {
     @Sendable func resetState(_ request: Request, context: AuthenticatedContext) async throws -> Response {
         let integration = try await context.integration(in: store)
         let stream = try integration.streamParameter(request)
-        // A run in flight would write its checkpoint back right after.
-        if let active = try await store.activeRun(integrationID: integration.id) {
+        let result = try await store.resetState(
+            tenantID: integration.tenantID,
+            integrationID: integration.id,
+            stream: stream,
+            actor: context.caller.actor
+        )
+        if case .failure(let active) = result {
             throw APIError.conflict(
                 "a run is queued or running; cancel it or wait before resetting state",
-                extensions: ["run_id": .string(active.lowercased)]
+                extensions: ["run_id": active.runID.map { .string($0.lowercased) } ?? .null]
             )
         }
-        try await store.resetState(tenantID: integration.tenantID, integrationID: integration.id, stream: stream, actor: context.caller.actor)
         return Response(status: .noContent)
     }
 

@@ -74,9 +74,13 @@ extension Store {
         }
     }
 
-    /// Forgets checkpoints (of one stream, or all): the next run reads history again.
-    func resetState(tenantID: UUID, integrationID: UUID, stream: String?, actor: ActivityActor) async throws {
+    /// Forgets checkpoints (of one stream, or all): the next run reads history again. Refused,
+    /// as a new position is, while a run is queued or running: it would write its checkpoint back.
+    func resetState(tenantID: UUID, integrationID: UUID, stream: String?, actor: ActivityActor) async throws -> Result<Void, ActiveRunError> {
         try await withTransaction { connection in
+            if let run = try await connection.lockForStateChange(tenantID: tenantID, integrationID: integrationID) {
+                return .failure(ActiveRunError(runID: run))
+            }
             try await connection.query(
                 "DELETE FROM sync_state WHERE integration_id = \(integrationID) AND (\(stream)::text IS NULL OR stream = \(stream))"
             )
@@ -89,6 +93,7 @@ extension Store {
                     details: ["stream": stream.map(JSONValue.string) ?? .null]
                 )
             )
+            return .success(())
         }
     }
 
@@ -104,14 +109,9 @@ extension Store {
         actor: ActivityActor
     ) async throws -> Result<StreamState, ActiveRunError> {
         try await withTransaction { connection in
-            guard try await connection.lockIntegration(tenantID: tenantID, id: integrationID) != nil else {
-                throw StoreError.failed("integration vanished while its position was set")
+            if let run = try await connection.lockForStateChange(tenantID: tenantID, integrationID: integrationID) {
+                return .failure(ActiveRunError(runID: run))
             }
-            let active = try await connection.rows(
-                "SELECT id FROM sync_runs WHERE integration_id = \(integrationID) AND status IN ('queued', 'running') LIMIT 1",
-                as: UUID.self
-            )
-            if let run = active.first { return .failure(ActiveRunError(runID: run)) }
             let old = try await connection.rows(
                 "SELECT cursor::text FROM sync_state WHERE integration_id = \(integrationID) AND stream = \(stream)",
                 as: String?.self
@@ -137,5 +137,20 @@ extension Store {
             )
             return .success(StreamState(stream: stream, cursor: cursor, updatedAt: updatedAt))
         }
+    }
+}
+
+extension StoreConnection {
+    /// Locks the integration's row for a change of its checkpoints and answers its queued or
+    /// running run, if any (that run would write its own checkpoint over the change). While the
+    /// row is locked no scheduler tick queues a run for it.
+    func lockForStateChange(tenantID: UUID, integrationID: UUID) async throws -> UUID? {
+        guard try await lockIntegration(tenantID: tenantID, id: integrationID) != nil else {
+            throw StoreError.failed("integration vanished while its state was changed")
+        }
+        return try await rows(
+            "SELECT id FROM sync_runs WHERE integration_id = \(integrationID) AND status IN ('queued', 'running') LIMIT 1",
+            as: UUID.self
+        ).first
     }
 }

@@ -124,14 +124,6 @@ extension Store {
         }
     }
 
-    func activeRun(integrationID: UUID) async throws -> UUID? {
-        try await withConnection { connection in
-            try await connection.rows(
-                "SELECT id FROM sync_runs WHERE integration_id = \(integrationID) AND status IN ('queued', 'running')",
-                as: UUID.self
-            ).first
-        }
-    }
 }
 
 /// A run is already queued or running for the integration.

@@ -27,11 +27,29 @@ public struct PositionRefused: Error, Sendable, Equatable, CustomStringConvertib
 public enum StreamPosition {
     /// An RFC 3339 instant (`2026-11-20T00:00:00Z`), not in the future.
     public static func instant(_ value: JSONValue, now: Date = Date()) throws(PositionRefused) -> Date {
-        guard let text = value.stringValue, text.count <= 64, let date = Timestamps.parse(text) else {
+        guard let text = value.stringValue, text.count <= 64, fieldsExist(text), let date = Timestamps.parse(text) else {
             throw PositionRefused("must be an RFC 3339 timestamp, such as 2026-11-20T00:00:00Z")
         }
         guard date <= now else { throw PositionRefused("must not be in the future") }
         return date
+    }
+
+    /// Whether the date and time a timestamp's text begins with exist: the parser would roll
+    /// 2026-02-30 over to March and 00:00:60 to the next minute.
+    static func fieldsExist(_ text: String) -> Bool {
+        let bytes = Array(text.utf8.prefix(19))
+        guard bytes.count == 19 else { return false }
+        func number(_ range: Range<Int>) -> Int? {
+            let digits = bytes[range]
+            guard digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+            return digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+            let minute = number(14..<16), let second = number(17..<19), (1...12).contains(month)
+        else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        return (1...lengths[month - 1]).contains(day) && hour <= 23 && minute <= 59 && second <= 59
     }
 
     /// A day (`2026-11-20`, UTC), not after today.
