@@ -44,6 +44,11 @@ public struct StreamStats: Sendable, Codable, Equatable {
 public struct RunError: Sendable, Codable, Equatable {
     public var code: String
     public var message: String
+
+    /// `{"code": …, "message": …}`: the error as activity entries and alerts carry it.
+    var json: JSONValue {
+        ["code": .string(code), "message": .string(message)]
+    }
 }
 
 /// One sync run of an integration.

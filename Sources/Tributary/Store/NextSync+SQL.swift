@@ -32,6 +32,9 @@ struct LockedIntegration: Sendable {
     var volumeGap: Bool
     /// How long its runs have failed without one succeeding (by Postgres's clock); zero when the last succeeded.
     var failingFor: Duration = .zero
+
+    /// `failingFor` in whole days.
+    var failingDays: Int { Int(failingFor.components.seconds / 86400) }
 }
 
 extension StoreConnection {
@@ -66,17 +69,16 @@ extension StoreConnection {
     /// status is a fresh start: the failure streak is forgotten, or the next failure would pause
     /// it again at once.
     func setStatus(integrationID: UUID, _ status: IntegrationStatus, next: NextSync, reason: PausedReason = .manual) async throws {
-        let fresh = status.isScheduled
+        // Whether this change is such a fresh start (the row's old values are what SET reads).
+        let restarts = "\(status.isScheduled) AND (paused_reason = 'persistent_failure' OR status = 'reauthorization_required')"
         try await query(
             """
             UPDATE integrations SET status = \(status.rawValue), next_sync_at = \(unescaped: next.sql),
                 stream_next_sync = \(unescaped: next.streamsSQL),
                 paused_reason = CASE WHEN \(status.rawValue) <> 'paused' THEN NULL
                                      WHEN status = 'paused' THEN paused_reason ELSE \(reason.rawValue) END,
-                consecutive_failures = CASE WHEN \(fresh) AND (paused_reason = 'persistent_failure' OR status = 'reauthorization_required')
-                                            THEN 0 ELSE consecutive_failures END,
-                failing_since = CASE WHEN \(fresh) AND (paused_reason = 'persistent_failure' OR status = 'reauthorization_required')
-                                     THEN NULL ELSE failing_since END,
+                consecutive_failures = CASE WHEN \(unescaped: restarts) THEN 0 ELSE consecutive_failures END,
+                failing_since = CASE WHEN \(unescaped: restarts) THEN NULL ELSE failing_since END,
                 volume_gap = volume_gap OR \(status.breaksVolumeWindow), updated_at = now()
             WHERE id = \(integrationID)
             """

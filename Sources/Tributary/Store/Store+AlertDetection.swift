@@ -42,11 +42,11 @@ extension StoreConnection {
                 """,
                 as: UUID.self
             ).first
-            var details: [String: JSONValue] = run.error.map { ["error": ["code": .string($0.code), "message": .string($0.message)]] } ?? [:]
+            var details: [String: JSONValue] = run.error.map { ["error": $0.json] } ?? [:]
             if failure.pauses {
                 details["paused"] = true
                 details["reason"] = .string(PausedReason.persistentFailure.rawValue)
-                details["failing_days"] = .number(Double(failure.before.failingFor.components.seconds / 86400))
+                details["failing_days"] = .number(Double(failure.before.failingDays))
             }
             try await raiseAlert(
                 AlertDraft(

@@ -290,12 +290,16 @@ extension StoreConnection {
                 details: ["error": .string(reason)]
             )
         )
-        try await raiseReauthorization(tenantID: tenantID, integrationID: integrationID, code: "reauthorization_required", message: reason)
+        try await raiseReauthorization(
+            tenantID: tenantID,
+            integrationID: integrationID,
+            error: RunError(code: "reauthorization_required", message: reason)
+        )
     }
 
     /// The `reauthorization_required` alert: one per refused credential, so the same refresh token
     /// or key refused again raises nothing new.
-    func raiseReauthorization(tenantID: UUID, integrationID: UUID, code: String, message: String) async throws {
+    func raiseReauthorization(tenantID: UUID, integrationID: UUID, error: RunError) async throws {
         let fingerprint = try await rows("SELECT fingerprint FROM credentials WHERE integration_id = \(integrationID)", as: String.self).first
         try await raiseAlert(
             AlertDraft(
@@ -303,7 +307,7 @@ extension StoreConnection {
                 integrationID: integrationID,
                 kind: .reauthorizationRequired,
                 dedupKey: "reauthorization_required/\(integrationID.lowercased)/\(fingerprint ?? "none")",
-                details: ["error": ["code": .string(code), "message": .string(message)]]
+                details: ["error": error.json]
             )
         )
     }

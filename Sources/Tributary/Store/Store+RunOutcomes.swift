@@ -96,7 +96,7 @@ extension Store {
             else { return .notOwned }
             try await connection.settleIntegration(after: run, failed: true)
             var details = Self.runDetails(run)
-            details["error"] = ["code": .string(error.code), "message": .string(error.message)]
+            details["error"] = error.json
             try await connection.appendActivity(
                 ActivityDraft(
                     tenantID: run.tenantID,
@@ -267,10 +267,10 @@ extension StoreConnection {
                     actor: .system,
                     action: .credentialRejected,
                     integrationID: run.integrationID,
-                    details: ["run_id": .string(run.id.lowercased), "error": ["code": .string(error.code), "message": .string(error.message)]]
+                    details: ["run_id": .string(run.id.lowercased), "error": error.json]
                 )
             )
-            try await raiseReauthorization(tenantID: run.tenantID, integrationID: run.integrationID, code: error.code, message: error.message)
+            try await raiseReauthorization(tenantID: run.tenantID, integrationID: run.integrationID, error: error)
         }
         if failure.pauses {
             try await appendActivity(
@@ -284,7 +284,7 @@ extension StoreConnection {
                     details: [
                         "reason": .string(PausedReason.persistentFailure.rawValue), "run_id": .string(run.id.lowercased),
                         "consecutive_failures": .number(Double(streak)),
-                        "failing_days": .number(Double(current.failingFor.components.seconds / 86400)),
+                        "failing_days": .number(Double(current.failingDays)),
                     ]
                 )
             )

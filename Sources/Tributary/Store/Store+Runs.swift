@@ -123,7 +123,6 @@ extension Store {
             return (counts.first?.0 ?? 0, counts.first?.1 ?? 0)
         }
     }
-
 }
 
 /// A run is already queued or running for the integration.
